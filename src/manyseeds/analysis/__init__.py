@@ -1,0 +1,1 @@
+"""The analysis stage of the manyseeds pipeline."""

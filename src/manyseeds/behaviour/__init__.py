@@ -1,0 +1,1 @@
+"""The behaviour stage of the manyseeds pipeline."""

@@ -1,0 +1,5 @@
+"""Command-line entry points of the behaviour stage."""
+
+
+def register(subparsers) -> None:
+    """Add this stage's subcommands (none yet)."""

@@ -1,0 +1,1 @@
+"""The models stage of the manyseeds pipeline."""

@@ -1,0 +1,37 @@
+"""Shared fixtures: where the data is, and a clean JAX configuration.
+
+The data is never committed. Tests read it from `MANYSEEDS_MNIST_DIR` and
+`MANYSEEDS_STIMULI` (set by `.ci/run`), falling back to `../shared/data`
+beside the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _data_path(env: str, fallback: Path) -> Path:
+    value = os.environ.get(env)
+    return Path(value) if value else fallback
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    path = _data_path("MANYSEEDS_MNIST_DIR", SHARED_DATA / "mnist")
+    assert path.is_dir(), (
+        f"MNIST IDX folder not found at {path}; set MANYSEEDS_MNIST_DIR"
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def stimuli_path() -> Path:
+    path = _data_path("MANYSEEDS_STIMULI", SHARED_DATA / "stimuli" / "noise_index.npz")
+    assert path.is_file(), f"stimulus file not found at {path}; set MANYSEEDS_STIMULI"
+    return path
