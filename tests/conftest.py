@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+# CLI calls and subprocesses in the tests find the data through the
+# environment, as a user's shell would.
+os.environ.setdefault("MANYSEEDS_MNIST_DIR", str(SHARED_DATA / "mnist"))
+os.environ.setdefault(
+    "MANYSEEDS_STIMULI", str(SHARED_DATA / "stimuli" / "noise_index.npz")
+)
+
+
 def _data_path(env: str, fallback: Path) -> Path:
     value = os.environ.get(env)
     return Path(value) if value else fallback

@@ -1,0 +1,198 @@
+"""Named sizes of the three architectures: smoke, quick and paper.
+
+One frozen dataclass per architecture holds everything that fixes a network's
+shape; `MODEL_PRESETS[arch][preset]` names the instances used across the
+package. What the experiment does with a network (epochs, batch size, learning
+rate) lives in `manyseeds.config`.
+
+- `paper`: exactly the networks of the study (PROTOCOL.md section 2).
+  AlexNet takes 227x227x1 images and has 58,299,082 parameters; ResNet18 is
+  torchvision's with a one-channel 7x7 stem and 10 classes, on 28x28 images,
+  with 11,175,370 parameters; RTNet is that AlexNet with every weight and bias
+  a mean-field Gaussian (a mean and a scale parameter each), 116,598,164
+  parameters.
+- `quick`: the same topologies shrunk for a CPU (see `QUICK_NOTE` below for
+  what they reach and how fast).
+- `smoke`: tiny versions for tests; they compile and run in seconds.
+
+Where the defaults follow the original code rather than the paper text:
+
+- AlexNet's body (stride-4 11x11 first convolution without padding, dropout
+  before the second and third dense layers, 227x227 input) is taken from the
+  authors' scripts and the original RTNet notebook; the paper text only names
+  "AlexNet".
+- RTNet normalises its input with mean 0.1307 and sd 0.3081 (original RTNet
+  code); AlexNet and ResNet18 get raw pixels in [0, 1] (the authors' scripts).
+- RTNet's Bayesian settings (prior N(1, 1), posterior means initialised
+  N(0, 1), scales softplus(N(0, 1)), KL not scaled per minibatch, dropout on at
+  test time) follow the original RTNet code; the paper only says "ELBO loss".
+  `variant="standard"` switches all of them to a textbook Bayes-by-backprop
+  setting (see `manyseeds.models.rtnet`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+Pool = tuple[int, int] | None  # (window, stride) of a max-pool, or no pool
+
+
+@dataclasses.dataclass(frozen=True)
+class AlexNetPreset:
+    """Shape of an AlexNet: five convolutions, three dense layers.
+
+    Attributes:
+      input_size: side S of the `[S, S, 1]` input image.
+      conv_features: output channels of conv1..conv5.
+      conv_kernels: square kernel sides of conv1..conv5.
+      conv_strides: strides of conv1..conv5.
+      conv_paddings: symmetric zero padding of conv1..conv5 (PyTorch-style).
+      pools: max-pool (window, stride) after each convolution, or None;
+        VALID padding, as PyTorch's `MaxPool2d` without padding.
+      dense_features: widths of fc1 and fc2 (fc3 has `num_classes`).
+      dropout_rate: dropout before fc2 and before fc3.
+      num_classes: outputs of fc3.
+    """
+
+    input_size: int
+    conv_features: tuple[int, ...]
+    conv_kernels: tuple[int, ...]
+    conv_strides: tuple[int, ...]
+    conv_paddings: tuple[int, ...]
+    pools: tuple[Pool, ...]
+    dense_features: tuple[int, int]
+    dropout_rate: float = 0.5
+    num_classes: int = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class ResNetPreset:
+    """Shape of a ResNet18-style network (BasicBlocks, batch norm).
+
+    Attributes:
+      input_size: side S of the `[S, S, 1]` input image.
+      stem_features: channels of the stem convolution.
+      stem_kernel, stem_stride, stem_padding: the stem convolution (no bias).
+      stem_pool: a 3x3 stride-2 padding-1 max-pool after the stem.
+      stage_features: channels of each stage; every stage after the first
+        halves the spatial size with a stride-2 first block.
+      blocks_per_stage: BasicBlocks in each stage (ResNet18: 2 each).
+      num_classes: outputs of the final dense layer.
+      bn_momentum: running-average decay (PyTorch momentum 0.1 = 0.9 here).
+      bn_epsilon: batch-norm epsilon (PyTorch default 1e-5).
+    """
+
+    input_size: int
+    stem_features: int
+    stem_kernel: int
+    stem_stride: int
+    stem_padding: int
+    stem_pool: bool
+    stage_features: tuple[int, ...]
+    blocks_per_stage: tuple[int, ...]
+    num_classes: int = 10
+    bn_momentum: float = 0.9
+    bn_epsilon: float = 1e-5
+
+
+@dataclasses.dataclass(frozen=True)
+class RTNetPreset:
+    """Shape and Bayesian variant of an RTNet (a Bayesian AlexNet).
+
+    Attributes:
+      body: the AlexNet whose every weight and bias becomes a Gaussian.
+      variant: "original" (the original RTNet code's prior, initialisation and
+        KL scaling) or "standard" (prior N(0, 1), KL scaled by the training
+        set size, framework mean initialisation, small initial scales); see
+        `manyseeds.models.rtnet.rtnet_settings`.
+      input_mean, input_std: input normalisation inside the model (original
+        RTNet code: 0.1307, 0.3081, the MNIST pixel mean and sd).
+    """
+
+    body: AlexNetPreset
+    variant: str = "original"
+    input_mean: float = 0.1307
+    input_std: float = 0.3081
+
+    @property
+    def input_size(self) -> int:
+        return self.body.input_size
+
+    @property
+    def num_classes(self) -> int:
+        return self.body.num_classes
+
+
+# PROTOCOL.md section 2 (the authors' AlexNet and the original RTNet notebook):
+# conv 96 k11 s4 p0 -> pool 3/2 -> 256 k5 p2 -> pool 3/2 -> 384 k3 p1 ->
+# 384 k3 p1 -> 256 k3 p1 -> pool 3/2 -> fc 4096 -> fc 4096 -> fc 10.
+ALEXNET_PAPER = AlexNetPreset(
+    input_size=227,
+    conv_features=(96, 256, 384, 384, 256),
+    conv_kernels=(11, 5, 3, 3, 3),
+    conv_strides=(4, 1, 1, 1, 1),
+    conv_paddings=(0, 2, 1, 1, 1),
+    pools=((3, 2), (3, 2), None, None, (3, 2)),
+    dense_features=(4096, 4096),
+)
+
+# The quick AlexNet: same five-convolution, three-pool, three-dense topology on
+# 28x28 input; pools 2/2, 2/2 and 3/2 take 28 -> 14 -> 7 -> 3.
+ALEXNET_QUICK = AlexNetPreset(
+    input_size=28,
+    conv_features=(8, 16, 24, 24, 16),
+    conv_kernels=(5, 5, 3, 3, 3),
+    conv_strides=(1, 1, 1, 1, 1),
+    conv_paddings=(2, 2, 1, 1, 1),
+    pools=((2, 2), (2, 2), None, None, (3, 2)),
+    dense_features=(128, 128),
+)
+
+ALEXNET_SMOKE = AlexNetPreset(
+    input_size=28,
+    conv_features=(4, 4, 4, 4, 4),
+    conv_kernels=(5, 3, 3, 3, 3),
+    conv_strides=(2, 1, 1, 1, 1),
+    conv_paddings=(2, 1, 1, 1, 1),
+    pools=((2, 2), None, None, None, (2, 2)),
+    dense_features=(16, 16),
+)
+
+# torchvision resnet18 with conv1 = Conv2d(1, 64, 7, 2, 3, bias=False) and a
+# 10-way fc, on 28x28 MNIST (PROTOCOL.md section 2).
+RESNET18_PAPER = ResNetPreset(
+    input_size=28,
+    stem_features=64,
+    stem_kernel=7,
+    stem_stride=2,
+    stem_padding=3,
+    stem_pool=True,
+    stage_features=(64, 128, 256, 512),
+    blocks_per_stage=(2, 2, 2, 2),
+)
+
+# The quick ResNet18: the paper topology at 1/8 width (28 -> 14 -> 7 -> 7, 4,
+# 2, 1 through the stem and stages, as in the paper preset).
+RESNET18_QUICK = dataclasses.replace(
+    RESNET18_PAPER, stem_features=8, stage_features=(8, 16, 32, 64)
+)
+
+RESNET18_SMOKE = dataclasses.replace(
+    RESNET18_PAPER,
+    stem_features=4,
+    stage_features=(4, 4, 8, 8),
+    blocks_per_stage=(1, 1, 1, 1),
+)
+
+RTNET_PAPER = RTNetPreset(body=ALEXNET_PAPER, variant="original")
+RTNET_QUICK = RTNetPreset(body=ALEXNET_QUICK, variant="original")
+RTNET_SMOKE = RTNetPreset(body=ALEXNET_SMOKE, variant="original")
+
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "alexnet": {"smoke": ALEXNET_SMOKE, "quick": ALEXNET_QUICK, "paper": ALEXNET_PAPER},
+    "resnet18": {
+        "smoke": RESNET18_SMOKE, "quick": RESNET18_QUICK, "paper": RESNET18_PAPER,
+    },
+    "rtnet": {"smoke": RTNET_SMOKE, "quick": RTNET_QUICK, "paper": RTNET_PAPER},
+}
