@@ -24,6 +24,7 @@ _STAGE_CLIS = (
     "manyseeds.analysis.cli",
     "manyseeds.figures.cli",
     "manyseeds.bench.cli",
+    "manyseeds.reproduce",
 )
 
 
@@ -47,12 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    # force: imported libraries (absl via orbax) may have configured logging.
     logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+        level=level, format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S", force=True,
     )
     # JAX and orbax are chatty at INFO; keep them quiet unless asked.
     for noisy in ("jax", "absl", "orbax", "etils", "matplotlib"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+        logging.getLogger(noisy).setLevel(
+            logging.DEBUG if verbose > 1 else logging.WARNING
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,6 +137,14 @@ class BehaviourConfig:
         per image (the original code).
       restrict_to_task_digits: read out only digits 1-8 (the task's choices);
         default False: responses 0 or 9 are missing, as the authors did.
+      off_task: what a response of 0 or 9 makes of the trial: "missing"
+        (response, correct, confidence and RT NaN) or "error" (response NaN,
+        correct 0, confidence and RT kept: the authors' analysis files, whose
+        loaders set only the response to NaN).
+      eval_seed: seed of RTNet's evaluation samples; instance k's key is this
+        seed folded with its instance seed (`manyseeds.behaviour.accumulate`).
+      rtnet_slots: RTNet per-image sampling: images in flight at once.
+      image_batch: deterministic networks: images per forward pass.
     """
 
     noise_grid: tuple[float, float, float] = (1.00, 3.50, 0.01)
@@ -145,6 +153,10 @@ class BehaviourConfig:
     max_steps: int = 100
     shared_sample: bool = False
     restrict_to_task_digits: bool = False
+    off_task: str = "missing"
+    eval_seed: int = 0
+    rtnet_slots: int = 32
+    image_batch: int = 240
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,15 +178,53 @@ class AnalysisConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-    """Everything one `manyseeds reproduce` run does."""
+    """Everything one `manyseeds reproduce` run does.
+
+    Attributes:
+      name: names the experiment in logs and the report.
+      preset: model and training preset of every architecture.
+      archs: architectures to train and compare.
+      seeds: instances per architecture (paper: 60, as many as people).
+      subjects: people in the synthetic cohort when no human file is given
+        (paper: 60).
+      cohort_seed: seed of the synthetic cohort.
+      idiosyncrasy: strength of each synthetic person's own image effects.
+      behaviour: how instances are tested on the noisy stimuli.
+      analysis: the statistics.
+      train_overrides: per-architecture changes to the preset's training
+        configuration, e.g. `{"alexnet": {"epochs": 3}}`.
+    """
 
     name: str
     preset: str
     archs: tuple[str, ...] = ARCHS
     seeds: int = 60
     subjects: int = 60
+    cohort_seed: int = 0
+    idiosyncrasy: float = 1.0
     behaviour: BehaviourConfig = BehaviourConfig()
     analysis: AnalysisConfig = AnalysisConfig()
+    train_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def train(self, arch: str) -> TrainConfig:
-        return train_config(arch, self.preset, seeds=self.seeds)
+        """The training configuration of one architecture in this experiment."""
+        overrides = dict(dict(self.train_overrides).get(arch, ()))
+        return train_config(arch, self.preset, seeds=self.seeds, **overrides)
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def experiment(preset: str) -> ExperimentConfig:
+    """The built-in experiment of a preset (see `experiments/` for each)."""
+    if preset == "smoke":
+        return ExperimentConfig(
+            name="smoke", preset="smoke", seeds=4, subjects=8,
+            behaviour=BehaviourConfig(max_steps=30),
+            analysis=AnalysisConfig(n_splits=20, n_bootstrap=200, chunk=20),
+        )
+    if preset == "quick":
+        return ExperimentConfig(name="quick CPU study", preset="quick")
+    if preset == "paper":
+        return ExperimentConfig(name="paper MNIST study", preset="paper")
+    raise ValueError(f"unknown preset {preset!r}; expected one of {PRESETS}")

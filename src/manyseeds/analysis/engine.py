@@ -65,10 +65,15 @@ from manyseeds.config import AnalysisConfig
 
 log = logging.getLogger(__name__)
 
+CONSISTENCY_PARTS = (CONSISTENCY, CONSISTENCY_OWN, CONSISTENCY_OTHER)
+
 # Fewest shared finite values (images, or units for row correlations) for a
 # Pearson correlation to count as defined.
 MIN_COUNT = 3
-WEIGHT_RULE = "w = max(r_half1, 0); equal weights when none is positive"
+WEIGHT_RULE = (
+    f"w = r_half1 where r_half1 > {pred.WEIGHT_FLOOR:g}, else 0; "
+    "equal weights when none is positive"
+)
 
 
 def draw_splits(seed: int, n_splits: int, n_images: int) -> np.ndarray:
@@ -77,16 +82,39 @@ def draw_splits(seed: int, n_splits: int, n_images: int) -> np.ndarray:
     Each row orders the images by independent uniform draws from the key
     `fold_in(key(seed), 0)`.
     """
-    key = jax.random.fold_in(jax.random.key(seed), 0)
-    draws = np.asarray(jax.random.uniform(key, (n_splits, n_images)))
-    return np.argsort(draws, axis=1, kind="stable")
+    return np.argsort(_uniform(seed, 0, (n_splits, n_images)), axis=1, kind="stable")
 
 
 def draw_resamples(seed: int, n_bootstrap: int, n_subjects: int) -> np.ndarray:
-    """`[resample, subject]` subject indices drawn with replacement."""
-    key = jax.random.fold_in(jax.random.key(seed), 1)
-    draws = np.asarray(jax.random.uniform(key, (n_bootstrap, n_subjects)))
+    """`[resample, subject]` subject indices drawn with replacement.
+
+    Index `floor(u * n_subjects)` for uniform draws u from the key
+    `fold_in(key(seed), 1)`.
+    """
+    draws = _uniform(seed, 1, (n_bootstrap, n_subjects))
     return np.minimum((draws * n_subjects).astype(np.int64), n_subjects - 1)
+
+
+def _uniform(seed: int, stream: int, shape: tuple[int, int]) -> np.ndarray:
+    """Uniform [0, 1) float64 draws from `fold_in(key(seed), stream)`.
+
+    Drawn as 32-bit integers in one fixed-size call per 2**16 numbers, so that
+    one compiled function serves every shape.
+    """
+    block = 1 << 16
+    size = shape[0] * shape[1]
+    key = jax.random.fold_in(jax.random.key(seed), stream)
+    words = [
+        np.asarray(_bits(jax.random.fold_in(key, i), block))
+        for i in range(-(-size // block))
+    ]
+    words = np.concatenate(words)[:size] if words else np.zeros(0, np.uint32)
+    return (words.astype(np.float64) / 2.0**32).reshape(shape)
+
+
+@functools.partial(jax.jit, static_argnames="n")
+def _bits(key, n):
+    return jax.random.bits(key, (n,), dtype=jnp.uint32)
 
 
 def _accumulate(values, valid):
@@ -96,50 +124,68 @@ def _accumulate(values, valid):
 
 
 @functools.partial(jax.jit, static_argnames=("min_count", "tol"))
-def _all_images(people, units, min_count, tol):
-    """Similarity matrix on all images, its sums, variability, undefined counts."""
-    sums = sim.pair_sums(people.x0, people.mx, units.y0, units.my)
+def _all_images(x0, mx, y0, my, self_mask, counted, min_count, tol):
+    """Similarity matrix on all images, variability, undefined counts.
+
+    Uses the general sums (masks on both sides) whatever the density, so that
+    it compiles once.
+    """
+    sums = sim.pair_sums(x0, mx, y0, my)
     corr = sim.pearson_from_sums(sums, min_count, tol)
-    similarity = sim.fisher_mean(jnp.where(units.self_mask, jnp.nan, corr.r), axis=0)
+    similarity = sim.fisher_mean(jnp.where(self_mask, jnp.nan, corr.r), axis=0)
     counts = (
-        (corr.too_few & units.counted).sum((1, 2)),
-        (corr.constant & units.counted).sum((1, 2)),
-        (jnp.isnan(similarity) & units.counted).sum(),
+        (corr.too_few & counted).sum((1, 2)),
+        (corr.constant & counted).sum((1, 2)),
+        (jnp.isnan(similarity) & counted).sum(),
     )
-    return sums, similarity, cons.variability(similarity), counts
+    return similarity, cons.variability(similarity), counts
 
 
 @functools.partial(jax.jit, static_argnames=("min_count", "tol"))
-def _split_halves(people, units, totals, half, valid, min_count, tol):
-    """`[iteration, subject, unit]` similarity matrices of both halves."""
-    part = sim.pair_sums(people.x0, people.mx, units.y0, units.my, half)
-    keep = valid[:, None, None, None] & units.counted
-    halves, too_few, constant, undefined = [], 0, 0, 0
-    for sums in (part, sim.subtract(totals, part)):
-        corr = sim.pearson_from_sums(sums, min_count, tol)
-        combined = sim.fisher_mean(jnp.where(units.self_mask, jnp.nan, corr.r), axis=1)
-        too_few = too_few + (corr.too_few & keep).sum((0, 2, 3))
-        constant = constant + (corr.constant & keep).sum((0, 2, 3))
-        undefined = undefined + (jnp.isnan(combined) & keep[:, 0]).sum()
-        halves.append(combined)
-    return halves[0], halves[1], (too_few, constant, undefined)
+def _split_halves(people, units, total, first, later, valid, min_count, tol):
+    """`[iteration, subject, unit]` similarity matrices of both halves.
+
+    Half 1's sums come from one product over its images, half 2's are the
+    totals minus half 1's (sums are additive over images).
+
+    Args:
+      people, units: `_People` and `_Units` of one metric.
+      total: `Sums` over all images (`_totals`).
+      first, later: `[iteration, j]` image positions of half 1 and half 2.
+      valid: `[iteration]` real (not padding) iterations.
+
+    Returns:
+      (half 1, half 2, (half-2 `Sums`, half-2 Gram matrices `[iteration,
+      condition, unit, unit]` or None), undefined counts). The Gram matrices,
+      for `prediction.gram_score`, exist when the units have no missing value.
+    """
+    n_iterations, n_images = first.shape[0], people.x0.shape[-1]
+    half = jnp.zeros((n_iterations, n_images), people.x0.dtype)
+    half = half.at[jnp.arange(n_iterations)[:, None], first].set(1.0)
+    part = sim.pair_sums(people.x0, people.mx, units.y0, units.my, half,
+                         x_dense=people.dense, y_dense=units.dense)
+    second = sim.subtract(total, part)
+    # Both halves at once: [half * iteration, condition, subject, unit].
+    both = sim.Sums(*(jnp.concatenate([a, b]) for a, b in zip(part, second,
+                                                               strict=True)))
+    corr = sim.pearson_from_sums(both, min_count, tol)
+    corr = sim.Correlation(*jax.lax.optimization_barrier(tuple(corr)))
+    combined = sim.fisher_mean(jnp.where(units.self_mask, jnp.nan, corr.r), axis=1)
+    keep = jnp.concatenate([valid, valid])[:, None, None, None] & units.counted
+    counts = (
+        (corr.too_few & keep).sum((0, 2, 3)),
+        (corr.constant & keep).sum((0, 2, 3)),
+        (jnp.isnan(combined) & keep[:, 0]).sum(),
+    )
+    gram = None
+    if units.dense:
+        picked = jnp.take(units.y0, later, axis=-1)  # [condition, unit, iteration, j]
+        gram = jnp.einsum("cutj,cvtj->tcuv", picked, picked)
+    return combined[:n_iterations], combined[n_iterations:], (second, gram), counts
 
 
-@functools.partial(jax.jit, static_argnames=("min_count", "tol"))
-def _consistency(half1, half2, valid, min_count, tol):
-    value, own, other = cons.row_consistency(half1, half2, min_count, tol)
-    return {
-        CONSISTENCY: _accumulate(value, valid),
-        CONSISTENCY_OWN: _accumulate(own, valid),
-        CONSISTENCY_OTHER: _accumulate(other, valid),
-    }
-
-
-@functools.partial(jax.jit, static_argnames=("min_count", "tol"))
-def _across_consistency(a1, a2, b1, b2, valid, min_count, tol):
-    forward = cons.row_consistency(a1, b2, min_count, tol)[0]
-    backward = cons.row_consistency(b1, a2, min_count, tol)[0]
-    return _accumulate((forward + backward) / 2, valid)
+_row_consistency = jax.jit(cons.row_consistency, static_argnames=("min_count", "tol"))
+_accumulate_jit = jax.jit(_accumulate)
 
 
 _across_alignment = jax.jit(cons.across_metric_alignment,
@@ -147,11 +193,25 @@ _across_alignment = jax.jit(cons.across_metric_alignment,
 
 
 @jax.jit
+def _totals(people, units):
+    """`Sums` over all images, with the density of `_split_halves`."""
+    return sim.pair_sums(people.x0, people.mx, units.y0, units.my,
+                         x_dense=people.dense, y_dense=units.dense)
+
+
+@jax.jit
 def _whole_units(units):
-    """Per-unit means of the raw behaviour, and equal-weight predictions."""
+    """Per-unit means of the raw behaviour, and equal-weight predictions.
+
+    Returns:
+      (`[unit]` means, (p0, mp) `[image, condition, subject]` equal-weight
+      predictions).
+    """
     means = cons.nan_mean(units.raw.reshape(units.raw.shape[0], -1))
-    equal = pred.weighted_prediction(units.equal_weights[None], units.values[None])[0]
-    return means, equal
+    p0, mp = pred.weighted_prediction(
+        units.equal_weights[None], units.by_image0[None], units.by_imagem[None]
+    )
+    return means, (p0[0], mp[0])
 
 
 @jax.jit
@@ -161,27 +221,70 @@ def _bootstrap(variability, human, draws):
 
 
 @functools.partial(jax.jit, static_argnames=("min_count", "tol"))
-def _prediction(half1, units, target, equal, later, valid, min_count, tol):
+def _second_half(units, people, equal, later, min_count, tol):
+    """Half-2 behaviour of units and people, and the equal-weight scores.
+
+    Args:
+      units: the set's `_Units` on the predicted metric.
+      people: the people's `_People` on the predicted metric.
+      equal: (p0, mp) `[image, condition, subject]` equal-weight predictions.
+      later: `[iteration, j]` half-2 image positions.
+
+    Returns:
+      (units (y0, my) `[iteration, j, unit, condition]`, people (x0, mx)
+      `[iteration, j, condition, subject]`, equal-weight scores
+      `[iteration, subject]`).
+    """
+
+    def half2(a):  # image-major [image, ...] -> [iteration, j, ...]
+        return jnp.take(a, later, axis=0)
+
+    y = (half2(units.by_image0), half2(units.by_imagem))
+    x = (half2(people.by_image0), half2(people.by_imagem))
+    score = pred.prediction_score(half2(equal[0]), half2(equal[1]), *x, min_count, tol)
+    return y, x, score
+
+
+@functools.partial(jax.jit, static_argnames=("min_count", "tol"))
+def _prediction(half1, equal_weights, y, x, score_equal, valid, min_count, tol):
     """Weighted and equal-weight scores for one (weights, predicted) metric pair.
 
     Args:
       half1: `[iteration, subject, unit]` half-1 similarity (weights metric).
-      units: the set's `_Units` on the predicted metric.
-      target: `[subject, condition, image]` the people's predicted metric.
-      equal: `[subject, condition, image]` equal-weight predictions.
-      later: `[iteration, j]` half-2 image positions.
+      equal_weights: `[subject, unit]` of the set.
+      y, x, score_equal: from `_second_half` of the predicted metric.
       valid: `[iteration]` real (not padding) iterations.
     """
+    weights, fell_back = pred.alignment_weights(half1, equal_weights)
+    score = pred.prediction_score(*pred.weighted_prediction(weights, *y), *x,
+                                  min_count, tol)
+    score = jnp.where(fell_back, score_equal, score)
+    return {
+        PREDICTION_WEIGHTED: _accumulate(score, valid),
+        PREDICTION_EQUAL: _accumulate(score_equal, valid),
+        PREDICTION_IMPROVEMENT: _accumulate(score - score_equal, valid),
+    }, (fell_back & valid[:, None]).sum()
 
-    def half2(a):  # [..., condition, image] -> [iteration, ..., condition, j]
-        return jnp.moveaxis(a[..., later], -2, 0)
 
-    target = half2(target)
-    weights, fell_back = pred.alignment_weights(half1, units.equal_weights)
-    score_equal = pred.prediction_score(half2(equal), target, min_count, tol)
-    score = pred.prediction_score(
-        pred.weighted_prediction(weights, half2(units.values)), target, min_count, tol
-    )
+@functools.partial(jax.jit, static_argnames=("min_count", "tol"))
+def _prediction_dense(half1, equal_weights, second, valid, min_count, tol):
+    """`_prediction` for sets and people without missing values (Gram form).
+
+    Args:
+      half1: `[iteration, subject, unit]` half-1 similarity (weights metric).
+      equal_weights: `[subject, unit]` of the set.
+      second: (half-2 sums, half-2 Gram matrices) of the predicted metric,
+        from `_split_halves`.
+      valid: `[iteration]` real (not padding) iterations.
+    """
+    weights, fell_back = pred.alignment_weights(half1, equal_weights)
+    equal = jnp.broadcast_to(equal_weights, weights.shape)
+    # Weighted and equal weights as two "iterations" of one computation.
+    sums, gram = second
+    sums = sim.Sums(*(jnp.concatenate([a, a]) for a in sums))
+    scores = pred.gram_score(jnp.concatenate([weights, equal]), sums,
+                             jnp.concatenate([gram, gram]), min_count, tol)
+    score, score_equal = jnp.split(scores, 2)
     score = jnp.where(fell_back, score_equal, score)
     return {
         PREDICTION_WEIGHTED: _accumulate(score, valid),
@@ -197,18 +300,23 @@ class _People:
 
     Attributes:
       x0, mx: `[condition, subject, image]` values (0 where missing), mask.
-      target: `[subject, condition, image]` values with NaN.
+      by_image0, by_imagem: `[image, condition, subject]` the same, image-major.
+      dense: no value is missing (static: selects the faster sums).
     """
 
     x0: jnp.ndarray
     mx: jnp.ndarray
-    target: jnp.ndarray
+    by_image0: jnp.ndarray
+    by_imagem: jnp.ndarray
+    dense: bool = dataclasses.field(metadata={"static": True})
 
     @classmethod
     def make(cls, values: np.ndarray, dtype) -> _People:
-        standardised = sim.standardise(values)
+        standardised = sim.standardise(values)  # [subject, condition, image]
         x0, mx = sim.split_nan(np.swapaxes(standardised, 0, 1), dtype)
-        return cls(jnp.asarray(x0), jnp.asarray(mx), jnp.asarray(standardised, dtype))
+        by_image0, by_imagem = sim.split_nan(standardised.transpose(2, 1, 0), dtype)
+        arrays = map(jnp.asarray, (x0, mx, by_image0, by_imagem))
+        return cls(*arrays, dense=bool(np.isfinite(values).all()))
 
 
 @jax.tree_util.register_dataclass
@@ -219,29 +327,34 @@ class _Units:
     Attributes:
       y0, my: `[condition, unit, image]` standardised values (0 where
         missing) and mask.
-      values: `[unit, condition, image]` standardised, NaN for missing.
+      by_image0, by_imagem: `[image, unit, condition]` the same, image-major.
       raw: `[unit, condition, image]` as given, NaN for missing.
       self_mask: `[subject, unit]` the benchmark's diagonal (else all False).
       counted: `[subject, unit]` real units that are not the subject itself.
       equal_weights: `[subject, unit]` `counted` as 0/1.
+      dense: no real unit has a missing value (static; padded units are
+        zero vectors that every correlation marks constant).
     """
 
     y0: jnp.ndarray
     my: jnp.ndarray
-    values: jnp.ndarray
+    by_image0: jnp.ndarray
+    by_imagem: jnp.ndarray
     raw: jnp.ndarray
     self_mask: jnp.ndarray
     counted: jnp.ndarray
     equal_weights: jnp.ndarray
+    dense: bool = dataclasses.field(metadata={"static": True})
 
     @classmethod
     def make(cls, units, n_units, n_subjects, is_benchmark, dtype) -> _Units:
         shape = (n_units,) + units.shape[1:]
         raw = np.full(shape, np.nan)
-        raw[: len(units)] = units
+        raw[: len(units)] = np.where(np.isfinite(units), units, np.nan)
         standardised = np.full(shape, np.nan)
         standardised[: len(units)] = sim.standardise(units)
         y0, my = sim.split_nan(np.swapaxes(standardised, 0, 1), dtype)
+        by_image0, by_imagem = sim.split_nan(standardised.transpose(2, 0, 1), dtype)
         self_mask = np.zeros((n_subjects, n_units), dtype=bool)
         if is_benchmark:
             self_mask[np.arange(n_subjects), np.arange(n_subjects)] = True
@@ -249,11 +362,13 @@ class _Units:
         return cls(
             y0=jnp.asarray(y0),
             my=jnp.asarray(my),
-            values=jnp.asarray(standardised, dtype),
+            by_image0=jnp.asarray(by_image0),
+            by_imagem=jnp.asarray(by_imagem),
             raw=jnp.asarray(raw, dtype),
             self_mask=jnp.asarray(self_mask),
             counted=jnp.asarray(counted),
             equal_weights=jnp.asarray(counted, dtype),
+            dense=bool(np.isfinite(units).all()),
         )
 
 
@@ -326,8 +441,8 @@ def run(
             for m in inputs.metrics
             for s in inputs.sets(m)
         }
-        totals = _whole_data(inputs, people, units, output, resamples, min_count, tol)
-        _over_splits(inputs, people, units, totals, splits, output, config.chunk,
+        whole = _whole_data(inputs, people, units, output, resamples, min_count, tol)
+        _over_splits(inputs, people, units, whole, splits, output, config.chunk,
                      min_count, tol, progress)
     log.info("analysis: %d split-halves in %.1f s", splits.shape[0],
              time.perf_counter() - start)
@@ -335,13 +450,23 @@ def run(
 
 
 def _whole_data(inputs, people, units, output, resamples, min_count, tol):
-    """Statistics on all images; returns each (set, metric)'s image sums."""
-    totals, padded = {}, {}
+    """Statistics on all images.
+
+    Returns:
+      (set, metric) -> (`Sums` over all images, equal-weight predictions
+      (p0, mp) `[image, condition, subject]`): what the split-halves start
+      from.
+    """
+    whole, padded = {}, {}
     for (s, m), u in units.items():
         size = len(output.unit_ids[s])
-        sums, similarity, variability, counts = _all_images(people[m], u, min_count, tol)
-        totals[(s, m)], padded[(s, m)] = sums, similarity
-        means = _whole_units(u)[0]
+        similarity, variability, counts = _all_images(
+            people[m].x0, people[m].mx, u.y0, u.my, u.self_mask, u.counted, min_count,
+            tol,
+        )
+        means, equal = _whole_units(u)
+        whole[(s, m)] = (_totals(people[m], u), equal)
+        padded[(s, m)] = similarity
         output.units[(s, m)] = np.asarray(means, np.float64)[:size]
         output.similarity[(s, m)] = np.asarray(similarity, np.float64)[:, :size]
         output.per_subject[Key(VARIABILITY, s, m)] = np.asarray(variability, np.float64)
@@ -364,7 +489,7 @@ def _whole_data(inputs, people, units, output, resamples, min_count, tol):
                                   tol=tol),
                 np.float64,
             )
-    return totals
+    return whole
 
 
 def _nan_rows(scope, s, m, output, n_matrices, counts):
@@ -388,51 +513,84 @@ def _nan_rows(scope, s, m, output, n_matrices, counts):
     return rows
 
 
-def _over_splits(inputs, people, units, totals, splits, output, chunk, min_count,
+def _over_splits(inputs, people, units, whole, splits, output, chunk, min_count,
                  tol, progress):
-    """Split-half statistics, chunk by chunk, summed over iterations."""
+    """Split-half statistics, chunk by chunk, summed over iterations.
+
+    Sums stay on the device and the loop waits only for the chunk before the
+    current one, so that independent computations overlap on the CPU cores
+    while memory holds at most two chunks.
+    """
     n_iterations, n_images = splits.shape
     chunk = max(1, min(chunk, n_iterations))
     n_first = n_images // 2
-    dtype = next(iter(people.values())).x0.dtype
-    equal = {key: _whole_units(u)[1] for key, u in units.items()}
     sums: dict = {}
-
-    def add(key, value):
-        value = jax.tree.map(lambda a: np.asarray(a, np.float64), value)
-        old = sums.get(key)
-        sums[key] = value if old is None else jax.tree.map(np.add, old, value)
-
+    previous = None
     starts = range(0, n_iterations, chunk)
     for start in tqdm(starts, desc="split-halves", unit="chunk", disable=not progress):
         index = splits[start : start + chunk]
         valid = jnp.asarray(np.arange(chunk) < index.shape[0])
         index = np.concatenate([index, np.repeat(index[:1], chunk - len(index), 0)])
-        half = np.zeros((chunk, n_images), dtype=dtype)
-        np.put_along_axis(half, index[:, :n_first], 1.0, axis=1)
-        half, later = jnp.asarray(half), jnp.asarray(index[:, n_first:])
-
-        halves = {}
-        for (s, m), u in units.items():
-            h1, h2, nan = _split_halves(people[m], u, totals[(s, m)], half, valid,
-                                        min_count, tol)
-            halves[(s, m)] = (h1, h2)
-            add(("nan", s, m), nan)
-            add((CONSISTENCY, s, m), _consistency(h1, h2, valid, min_count, tol))
-
-        for s in output.unit_ids:
-            for a, b in inputs.metric_pairs(s):
-                value = _across_consistency(*halves[(s, a)], *halves[(s, b)], valid,
-                                            min_count, tol)
-                add((ACROSS_CONSISTENCY, s, a, b), value)
-            for a in output.metrics[s]:
-                for b in output.metrics[s]:
-                    value = _prediction(halves[(s, a)][0], units[(s, b)],
-                                        people[b].target, equal[(s, b)], later, valid,
-                                        min_count, tol)
-                    add(("prediction", s, a, b), value)
-
+        first, later = jnp.asarray(index[:, :n_first]), jnp.asarray(index[:, n_first:])
+        current = _one_chunk(inputs, people, units, whole, first, later, valid,
+                             output, min_count, tol)
+        for key, value in current.items():
+            old = sums.get(key)
+            sums[key] = value if old is None else jax.tree.map(jnp.add, old, value)
+        jax.block_until_ready(previous)
+        previous = current
+    sums = {
+        key: jax.tree.map(lambda a: np.asarray(a, np.float64), value)
+        for key, value in sums.items()
+    }
     _unpack(sums, output, n_iterations)
+
+
+def _one_chunk(inputs, people, units, whole, first, later, valid, output, min_count,
+               tol):
+    """Sums over one chunk of split-halves of every split-half statistic.
+
+    Returns:
+      key -> summed values: ("nan", set, metric) undefined counts;
+      (consistency part, set, metric), (ACROSS_CONSISTENCY, set, a, b) and
+      ("prediction", set, a, b) (sum, count) pairs over iterations.
+    """
+    out = {}
+    halves = {}
+    for (s, m), u in units.items():
+        h1, h2, second, nan = _split_halves(people[m], u, whole[(s, m)][0], first,
+                                            later, valid, min_count, tol)
+        halves[(s, m)] = (h1, h2, second)
+        out[("nan", s, m)] = nan
+        parts = _row_consistency(h1, h2, min_count, tol)
+        for statistic, value in zip(CONSISTENCY_PARTS, parts, strict=True):
+            out[(statistic, s, m)] = _accumulate_jit(value, valid)
+
+    for s in output.unit_ids:
+        for a, b in inputs.metric_pairs(s):
+            (a1, a2, _), (b1, b2, _) = halves[(s, a)], halves[(s, b)]
+            forward = _row_consistency(a1, b2, min_count, tol)[0]
+            backward = _row_consistency(b1, a2, min_count, tol)[0]
+            out[(ACROSS_CONSISTENCY, s, a, b)] = _accumulate_jit(
+                (forward + backward) / 2, valid
+            )
+        for b in output.metrics[s]:
+            weights_equal = units[(s, b)].equal_weights
+            if units[(s, b)].dense and people[b].dense:
+                for a in output.metrics[s]:
+                    out[("prediction", s, a, b)] = _prediction_dense(
+                        halves[(s, a)][0], weights_equal, halves[(s, b)][2], valid,
+                        min_count, tol,
+                    )
+                continue
+            y, x, score_equal = _second_half(units[(s, b)], people[b],
+                                             whole[(s, b)][1], later, min_count, tol)
+            for a in output.metrics[s]:
+                out[("prediction", s, a, b)] = _prediction(
+                    halves[(s, a)][0], weights_equal, y, x, score_equal, valid,
+                    min_count, tol,
+                )
+    return out
 
 
 def _unpack(sums, output, n_iterations):
@@ -451,9 +609,8 @@ def _unpack(sums, output, n_iterations):
                 _nan_rows("split_halves", s, metrics[0], output, 2 * n_iterations,
                           value)
             )
-        elif kind == CONSISTENCY:
-            for statistic, pair in value.items():
-                store(Key(statistic, s, metrics[0]), pair)
+        elif kind in CONSISTENCY_PARTS:
+            store(Key(kind, s, metrics[0]), value)
         elif kind == ACROSS_CONSISTENCY:
             store(Key(ACROSS_CONSISTENCY, s, *metrics), value)
         else:

@@ -15,6 +15,7 @@ import numpy as np
 
 from manyseeds.analysis.engine import MIN_COUNT, WEIGHT_RULE
 from manyseeds.analysis.inputs import HUMAN, AnalysisInputs
+from manyseeds.analysis.prediction import WEIGHT_FLOOR
 from manyseeds.analysis.results import (
     ACROSS_ALIGNMENT,
     ACROSS_CONSISTENCY,
@@ -137,8 +138,8 @@ def prediction_scores(half1_rows, units, people, images, is_benchmark, min_count
         weights = np.zeros(n_units)
         for u in range(n_units):
             r = half1_rows[s, u]
-            if equal_weights[u] > 0 and np.isfinite(r):
-                weights[u] = max(r, 0.0)
+            if equal_weights[u] > 0 and np.isfinite(r) and r > WEIGHT_FLOOR:
+                weights[u] = r
         scores = []
         for w in (weights, equal_weights):
             prediction = predict(w, units, images)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -65,7 +66,7 @@ def standardise(values: np.ndarray) -> np.ndarray:
     One mean and one SD per condition for the whole `[unit, condition, image]`
     block, so every vector of the set gets the same affine map: correlations do
     not change, and weighted averages of instances (`prediction`) commute with
-    it. NaN stays NaN.
+    it. NaN (and any infinity) comes out as NaN.
 
     Args:
       values: `[unit, condition, image]` float with NaN for missing.
@@ -74,6 +75,7 @@ def standardise(values: np.ndarray) -> np.ndarray:
       `[unit, condition, image]` float64.
     """
     values = np.asarray(values, dtype=np.float64)
+    values = np.where(np.isfinite(values), values, np.nan)
     out = np.empty_like(values)
     for c in range(values.shape[1]):
         block = values[:, c, :]
@@ -100,38 +102,60 @@ def tolerance(dtype) -> float:
     return 1e-5 if jnp.dtype(dtype) == jnp.float32 else 1e-12
 
 
-def pair_sums(x, mx, y, my, half=None) -> Sums:
+def pair_sums(
+    x, mx, y, my, half=None, x_dense: bool = False, y_dense: bool = False
+) -> Sums:
     """Sums over shared images for every pair of a left and a right vector.
 
+    The pair sums come from one matrix product of a left stack (x, and x^2 and
+    the mask where needed) with a right stack (y, and its mask and y^2 where
+    needed): one large product is faster on CPU than several small ones. A
+    side without missing values (`*_dense`) needs no mask, so its sums are
+    plain sums over images and the product shrinks (9 blocks with missing
+    values on both sides, 4 with one, 1 with none). With `half`, the left
+    stack is multiplied by the 0/1 image mask of each iteration, so all
+    iterations share one product.
+
     Args:
-      x, mx: `[condition, a, image]` values (0 where missing) and finite mask.
+      x, mx: `[condition, a, image]` values (0 where missing) and 0/1 mask.
       y, my: `[condition, b, image]` likewise.
       half: optional `[iteration, image]` 0/1 mask of the images to sum over.
+      x_dense, y_dense: the side has no missing value (its mask is all 1).
 
     Returns:
-      `Sums` of shape `[condition, a, b]`, or `[iteration, condition, a, b]`
-      with `half`.
+      `Sums` broadcastable to `[condition, a, b]`, or to `[iteration,
+      condition, a, b]` with `half`.
     """
-    if half is not None:
-        x = x[None] * half[:, None, None, :]
-        mx = mx[None] * half[:, None, None, :]
-    a = x.shape[-2]
 
-    def dot(left, right):
-        return jnp.einsum("...cai,cbi->...cab", left, right)
+    def product(left, right):
+        if half is None:
+            return jnp.einsum("cai,cbi->cab", left, right)
+        return jnp.einsum("tcai,cbi->tcab", left[None] * half[:, None, None, :], right)
 
-    # Three products instead of six: the left stacks share their right side.
-    by_my = dot(jnp.concatenate([mx, x, x * x], axis=-2), my)
-    by_y = dot(jnp.concatenate([mx, x], axis=-2), y)
-    syy = dot(mx, y * y)
-    return Sums(
-        n=by_my[..., :a, :],
-        sx=by_my[..., a : 2 * a, :],
-        sxx=by_my[..., 2 * a :, :],
-        sy=by_y[..., :a, :],
-        sxy=by_y[..., a:, :],
-        syy=syy,
-    )
+    def total(a):  # sum over (half's) images: [(iteration,) condition, rows]
+        return a.sum(-1) if half is None else jnp.einsum("ti,cri->tcr", half, a)
+
+    left = [x] + ([x * x] if not y_dense else []) + ([mx] if not x_dense else [])
+    right = [y] + ([my] if not y_dense else []) + ([y * y] if not x_dense else [])
+    products = product(jnp.concatenate(left, axis=1), jnp.concatenate(right, axis=1))
+    a, b = x.shape[1], y.shape[1]
+
+    def block(i, j):
+        return products[..., i * a : (i + 1) * a, j * b : (j + 1) * b]
+
+    mask_row = len(left) - 1  # mx is last on the left when present
+    if y_dense:
+        sx, sxx = total(x)[..., None], total(x * x)[..., None]
+        n = total(mx)[..., None]
+    else:
+        sx, sxx = block(0, 1), block(1, 1)
+        n = block(mask_row, 1) if not x_dense else total(my)[..., None, :]
+    if x_dense:
+        sy, syy = total(y)[..., None, :], total(y * y)[..., None, :]
+    else:
+        sy, syy = block(mask_row, 0), block(mask_row, len(right) - 1)
+    sums = Sums(n=n, sx=sx, sy=sy, sxx=sxx, syy=syy, sxy=block(0, 0))
+    return Sums(*jax.lax.optimization_barrier(tuple(sums)))
 
 
 def subtract(total: Sums, part: Sums) -> Sums:
@@ -168,31 +192,45 @@ def pearson_from_sums(sums: Sums, min_count: int, tol: float) -> Correlation:
     return Correlation(r=r, too_few=too_few, constant=constant)
 
 
+def masked_sums(x0, mx, y0, my, axis: int = -1) -> Sums:
+    """Sums along `axis` over positions where both masks are 1.
+
+    Args:
+      x0, mx: values (0 where missing) and 0/1 mask.
+      y0, my: likewise, the same shape.
+      axis: the axis to sum over (the values of each pair).
+    """
+    xm, ym = x0 * my, y0 * mx
+    sums = Sums(
+        n=(mx * my).sum(axis), sx=xm.sum(axis), sy=ym.sum(axis),
+        sxx=(xm * x0).sum(axis), syy=(ym * y0).sum(axis), sxy=(xm * y0).sum(axis),
+    )
+    # Materialise the sums: fused into their consumers, XLA would redo the
+    # reductions for every use.
+    return Sums(*jax.lax.optimization_barrier(tuple(sums)))
+
+
+def split_missing(x):
+    """NaN-bearing array -> (values with 0 for NaN, 0/1 mask of the rest)."""
+    present = x == x  # False exactly for NaN
+    return jnp.where(present, x, 0.0), present.astype(x.dtype)
+
+
 def rowwise_pearson(x, y, min_count: int, tol: float) -> Correlation:
     """Pearson correlation of paired vectors along the last axis, NaN-aware.
 
     Args:
-      x, y: `[..., k]` arrays with NaN for missing; pairs are the leading
-        indices, values the last axis.
+      x, y: `[..., k]` arrays with NaN for missing (no infinities); pairs are
+        the leading indices, values the last axis.
       min_count: fewest shared finite values for a defined correlation.
       tol: see `tolerance`.
 
     Returns:
       `Correlation` of shape `[...]`.
     """
-    both = jnp.isfinite(x) & jnp.isfinite(y)
-    x0 = jnp.where(both, x, 0.0)
-    y0 = jnp.where(both, y, 0.0)
-    m = both.astype(x0.dtype)
-    sums = Sums(
-        n=m.sum(-1),
-        sx=x0.sum(-1),
-        sy=y0.sum(-1),
-        sxx=(x0 * x0).sum(-1),
-        syy=(y0 * y0).sum(-1),
-        sxy=(x0 * y0).sum(-1),
+    return pearson_from_sums(
+        masked_sums(*split_missing(x), *split_missing(y)), min_count, tol
     )
-    return pearson_from_sums(sums, min_count, tol)
 
 
 def matrix_pearson(x, y, min_count: int, tol: float) -> Correlation:
@@ -201,7 +239,7 @@ def matrix_pearson(x, y, min_count: int, tol: float) -> Correlation:
     Each pair uses the positions where both rows are finite.
 
     Args:
-      x: `[..., a, k]` with NaN for missing.
+      x: `[..., a, k]` with NaN for missing (no infinities).
       y: `[..., b, k]` with the same leading axes.
       min_count: fewest shared finite values for a defined correlation.
       tol: see `tolerance`.
@@ -209,10 +247,8 @@ def matrix_pearson(x, y, min_count: int, tol: float) -> Correlation:
     Returns:
       `Correlation` of shape `[..., a, b]`.
     """
-    mx = jnp.isfinite(x).astype(x.dtype)
-    my = jnp.isfinite(y).astype(y.dtype)
-    x0 = jnp.where(mx > 0, x, 0.0)
-    y0 = jnp.where(my > 0, y, 0.0)
+    x0, mx = split_missing(x)
+    y0, my = split_missing(y)
 
     def dot(left, right):
         return jnp.einsum("...ak,...bk->...ab", left, right)
@@ -231,25 +267,16 @@ def matrix_pearson(x, y, min_count: int, tol: float) -> Correlation:
 def fisher_mean(r, axis: int = 0):
     """Average correlations in Fisher z over `axis`, skipping NaN; back via tanh.
 
-    Returns NaN where every value along `axis` is NaN.
+    Computed as tanh(mean arctanh r) = (e^L - 1) / (e^L + 1) with
+    L = mean log((1 + r) / (1 - r)) = 2 mean arctanh r: the same number, from
+    cheaper functions (this runs on every similarity matrix). Returns NaN
+    where every value along `axis` is NaN.
     """
-    z = jnp.arctanh(jnp.clip(r, -R_MAX, R_MAX))
-    finite = jnp.isfinite(z)
-    count = finite.sum(axis)
-    total = jnp.where(finite, z, 0.0).sum(axis)
-    return jnp.where(count > 0, jnp.tanh(total / jnp.maximum(count, 1)), jnp.nan)
+    clipped = jnp.clip(r, -R_MAX, R_MAX)
+    present = r == r  # False exactly for NaN
+    count = present.sum(axis)
+    log_ratio = jnp.where(present, jnp.log((1 + clipped) / (1 - clipped)), 0.0)
+    growth = jnp.exp(log_ratio.sum(axis) / jnp.maximum(count, 1))
+    return jnp.where(count > 0, (growth - 1) / (growth + 1), jnp.nan)
 
 
-def self_mask(n_subjects: int, columns: tuple[int, int], n_columns: int):
-    """`[subject, column]` True where a column is the subject itself.
-
-    Args:
-      n_subjects: rows.
-      columns: (start, stop) of the human block among the columns; column
-        `start + s` is subject s.
-      n_columns: total columns.
-    """
-    start, stop = columns
-    mask = np.zeros((n_subjects, n_columns), dtype=bool)
-    mask[np.arange(stop - start), start + np.arange(stop - start)] = True
-    return mask

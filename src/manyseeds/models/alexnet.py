@@ -8,13 +8,15 @@ and are not normalised (the authors' AlexNet script).
 
 The module is written for one instance; `manyseeds.training` lifts it over a
 leading `[seed, ...]` axis with `jax.vmap`. RTNet (`manyseeds.models.rtnet`)
-subclasses it and swaps the layers for Bayesian ones.
+runs this body on weights sampled from its posterior. Dropout takes an explicit
+key rather than a Flax rng stream, so that all its masks come from one draw.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import linen as nn
 
 from manyseeds.models.initializers import Initializer
@@ -31,59 +33,75 @@ class AlexNet(nn.Module):
 
     Attributes:
       preset: the layer sizes.
-      initializer: the initialiser of kernels and biases.
+      initializer: the initial law of kernels and biases (used by Flax's own
+        `init`; `ModelSpec.init` draws the same law in one go).
     """
 
     preset: AlexNetPreset
     initializer: Initializer = Initializer()
-
-    def conv(self, features: int, kernel: int, stride: int, pad: int, fan_in: int,
-             name: str) -> nn.Module:
-        """A 2-D convolution layer with bias (overridden by RTNet)."""
-        return nn.Conv(
-            features, (kernel, kernel), strides=(stride, stride),
-            padding=padding(pad), kernel_init=self.initializer.conv_kernel(),
-            bias_init=self.initializer.bias(fan_in), name=name,
-        )
-
-    def dense(self, features: int, fan_in: int, name: str) -> nn.Module:
-        """A dense layer with bias (overridden by RTNet)."""
-        return nn.Dense(
-            features, kernel_init=self.initializer.dense_kernel(),
-            bias_init=self.initializer.bias(fan_in), name=name,
-        )
 
     def normalise(self, x: jax.Array) -> jax.Array:
         """Input normalisation: none for AlexNet (the authors' script)."""
         return x
 
     def dropout_on(self, train: bool) -> bool:
-        """Whether dropout is applied: in training only."""
+        """Whether dropout is applied: in training only (RTNet overrides)."""
         return train
 
-    @nn.compact
-    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-        """Logits `[batch, num_classes]` of images `[batch, S, S, 1]`."""
+    def dropout_masks(self, key: jax.Array | None, batch: int) -> list[jax.Array]:
+        """Inverted-dropout multipliers `[batch, width]` before fc2, fc3, ...
+
+        Drawn with one `jax.random` call for all dropout layers (each call is a
+        separately compiled threefry block).
+        """
         p = self.preset
+        widths = p.dense_features
+        if key is None:
+            raise ValueError("dropout is on: apply() needs a dropout key")
+        keep = jax.random.uniform(key, (batch, sum(widths))) >= p.dropout_rate
+        scaled = keep.astype(jnp.float32) / (1.0 - p.dropout_rate)
+        bounds = np.cumsum(widths)[:-1].tolist()
+        return jnp.split(scaled, bounds, axis=1)
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False,
+                 dropout_key: jax.Array | None = None) -> jax.Array:
+        """Logits `[batch, num_classes]` of images `[batch, S, S, 1]`.
+
+        Args:
+          x: `[batch, S, S, 1]` images.
+          train: training mode (dropout on).
+          dropout_key: key of the dropout masks; needed when dropout is on.
+        """
+        p = self.preset
+        init = self.initializer
         x = self.normalise(x.astype(jnp.float32))
         layers = zip(
             p.conv_features, p.conv_kernels, p.conv_strides, p.conv_paddings, p.pools,
             strict=True,
         )
         for i, (features, kernel, stride, pad, pool) in enumerate(layers):
-            fan_in = kernel * kernel * x.shape[-1]
-            x = self.conv(features, kernel, stride, pad, fan_in, f"conv{i + 1}")(x)
+            shape = (kernel, kernel, x.shape[-1], features)
+            x = nn.Conv(
+                features, (kernel, kernel), strides=(stride, stride),
+                padding=padding(pad), kernel_init=init.conv_kernel(),
+                bias_init=init.bias(shape), name=f"conv{i + 1}",
+            )(x)
             x = nn.relu(x)
             if pool is not None:
                 x = nn.max_pool(x, (pool[0], pool[0]), strides=(pool[1], pool[1]))
 
         x = x.reshape(x.shape[0], -1)
-        deterministic = not self.dropout_on(train)
-        for i, features in enumerate(p.dense_features):
-            if i > 0:
-                x = nn.Dropout(p.dropout_rate, deterministic=deterministic)(x)
-            x = nn.relu(self.dense(features, x.shape[-1], f"fc{i + 1}")(x))
-
-        x = nn.Dropout(p.dropout_rate, deterministic=deterministic)(x)
-        fc_last = f"fc{len(p.dense_features) + 1}"
-        return self.dense(p.num_classes, x.shape[-1], fc_last)(x)
+        use_dropout = self.dropout_on(train) and p.dropout_rate > 0
+        masks = self.dropout_masks(dropout_key, x.shape[0]) if use_dropout else None
+        features = (*p.dense_features, p.num_classes)
+        for i, width in enumerate(features):
+            if i > 0 and masks is not None:
+                x = x * masks[i - 1]
+            x = nn.Dense(
+                width, kernel_init=init.dense_kernel(),
+                bias_init=init.bias((x.shape[-1], width)), name=f"fc{i + 1}",
+            )(x)
+            if i < len(features) - 1:
+                x = nn.relu(x)
+        return x

@@ -25,7 +25,7 @@ from flax import linen as nn
 
 from manyseeds.errors import UserError
 from manyseeds.models.alexnet import AlexNet
-from manyseeds.models.initializers import Initializer
+from manyseeds.models.initializers import Initializer, draw_variables
 from manyseeds.models.presets import (
     MODEL_PRESETS,
     AlexNetPreset,
@@ -34,12 +34,13 @@ from manyseeds.models.presets import (
 )
 from manyseeds.models.resnet import ResNet18
 from manyseeds.models.rtnet import (
-    BayesConv,
-    BayesDense,
-    RTNet,
+    RTNetBody,
     RTNetSettings,
     kl_to_prior,
+    posterior_law,
+    posterior_template,
     rtnet_settings,
+    sample_weights,
 )
 
 ARCHS = tuple(MODEL_PRESETS)
@@ -77,7 +78,8 @@ class ModelSpec:
     Attributes:
       arch: "alexnet", "resnet18" or "rtnet".
       preset: preset name ("smoke", "quick", "paper", or "custom").
-      module: the Flax module.
+      module: the Flax module (for RTNet, the AlexNet body that runs on each
+        weight sample).
       sizes: the preset dataclass (`AlexNetPreset`, `ResNetPreset`,
         `RTNetPreset`).
       init_name: the initialiser ("default", "torch", "torchvision").
@@ -115,19 +117,30 @@ class ModelSpec:
             return ("dropout", "sample")
         return ("dropout",) if isinstance(self.sizes, AlexNetPreset) else ()
 
-    def _dummy_input(self) -> jax.Array:
-        return jnp.zeros((1, self.input_size, self.input_size, 1), jnp.float32)
-
     def init(self, rng: jax.Array) -> dict[str, Any]:
         """Variables of ONE instance: `{"params": ..., ["batch_stats": ...]}`.
 
-        Pure in `rng`, so `jax.vmap(spec.init)(keys)` gives `[seed, ...]`
-        variables, each identical to `spec.init(keys[i])`.
+        Every random leaf comes from one uniform draw on `rng`
+        (`initializers.draw_variables`), in the law of the chosen initialiser
+        (RTNet: of its posterior). Pure in `rng`, so `jax.vmap(spec.init)(keys)`
+        gives `[seed, ...]` variables, each identical to `spec.init(keys[i])`.
         """
-        k_params, k_sample, k_dropout = jax.random.split(rng, 3)
-        rngs = {"params": k_params, "sample": k_sample, "dropout": k_dropout}
-        variables = self.module.init(rngs, self._dummy_input(), train=False)
-        return dict(variables)
+        return self._jitted_init(rng)
+
+    @functools.cached_property
+    def _jitted_init(self):
+        # Jitted once per spec so that eager calls compile one program rather
+        # than dispatching every slice op by op; inside jit/vmap it is inlined.
+        template = self._shapes[0]
+        if self.bayesian:
+            law = posterior_law(self.settings, self.initializer)
+        else:
+            law = self.initializer.leaf_law
+        return jax.jit(lambda rng: draw_variables(template, rng, law))
+
+    @property
+    def initializer(self) -> Initializer:
+        return Initializer(self.init_name)
 
     def prepare(self, images: jax.Array) -> jax.Array:
         """`[..., 28, 28, 1]` pixels in [0, 1] -> `[..., S, S, 1]`, bilinear.
@@ -145,12 +158,14 @@ class ModelSpec:
         return jax.image.resize(images, (*lead, size, size, channels), "bilinear")
 
     def _rngs(self, rng: jax.Array | None) -> dict[str, jax.Array]:
-        if not self.rng_streams:
+        streams = self.rng_streams
+        if not streams:
             return {}
         if rng is None:
-            raise ValueError(f"{self.arch} needs an rng for {self.rng_streams}")
-        keys = jax.random.split(rng, len(self.rng_streams))
-        return dict(zip(self.rng_streams, keys, strict=True))
+            raise ValueError(f"{self.arch} needs an rng for {streams}")
+        if len(streams) == 1:
+            return {streams[0]: rng}
+        return dict(zip(streams, jax.random.split(rng, len(streams)), strict=True))
 
     def apply(
         self, variables: dict[str, Any], x: jax.Array, rng: jax.Array | None,
@@ -163,6 +178,7 @@ class ModelSpec:
           x: `[batch, S, S, 1]` prepared images.
           rng: one key, split inside into `rng_streams` (dropout masks;
             RTNet's single weight sample, drawn in training AND evaluation).
+            May be None for ResNet18, which uses no randomness.
           train: training mode (dropout on, batch statistics used and updated)
             or evaluation mode (running statistics, not updated; RTNet's
             dropout per `settings.test_dropout`). A Python bool.
@@ -171,13 +187,24 @@ class ModelSpec:
           `(logits [batch, num_classes], new_state)`; `new_state` is
           `{"batch_stats": ...}` for ResNet18 in training mode, else `{}`.
         """
-        rngs = self._rngs(rng)
-        if self.has_batch_stats and train:
+        keys = self._rngs(rng)
+        if self.bayesian:
+            weights = sample_weights(variables["params"], keys["sample"])
+            logits = self.module.apply(
+                {"params": weights}, x, train=train, dropout_key=keys["dropout"]
+            )
+            return logits, {}
+        if self.has_batch_stats:
+            if not train:
+                return self.module.apply(variables, x, train=False), {}
             logits, updates = self.module.apply(
-                variables, x, train=True, rngs=rngs, mutable=["batch_stats"]
+                variables, x, train=True, mutable=["batch_stats"]
             )
             return logits, {"batch_stats": updates["batch_stats"]}
-        return self.module.apply(variables, x, train=train, rngs=rngs), {}
+        logits = self.module.apply(
+            variables, x, train=train, dropout_key=keys.get("dropout")
+        )
+        return logits, {}
 
     def kl(self, params: Any) -> jax.Array:
         """KL(q || prior) summed over all Gaussian weights (0 if deterministic)."""
@@ -206,7 +233,7 @@ class ModelSpec:
 
     @functools.cached_property
     def _shapes(self) -> tuple[dict[str, Any], tuple[LayerShape, ...]]:
-        """Parameter shapes and the weight layers of one image, by tracing only."""
+        """Variable shapes and the weight layers of one image, by tracing only."""
         layers: list[LayerShape] = []
 
         def record(next_fun, args, kwargs, context):
@@ -217,8 +244,15 @@ class ModelSpec:
                     layers.append(layer)
             return out
 
+        def init():
+            x = jnp.zeros((1, self.input_size, self.input_size, 1), jnp.float32)
+            kwargs = {} if self.has_batch_stats else {"dropout_key": jax.random.key(0)}
+            return self.module.init(jax.random.key(0), x, train=False, **kwargs)
+
         with nn.intercept_methods(record):
-            variables = jax.eval_shape(self.init, jax.random.key(0))
+            variables = dict(jax.eval_shape(init))
+        if self.bayesian:
+            variables = {"params": posterior_template(variables["params"])}
         return variables, tuple(layers)
 
     def layers(self) -> tuple[LayerShape, ...]:
@@ -276,10 +310,7 @@ def _layer_shape(module: nn.Module, x: Any, out: Any) -> LayerShape | None:
     if isinstance(module, nn.Conv):
         window = math.prod(module.kernel_size)
         return LayerShape(name, "conv", outputs * window * in_features, outputs)
-    if isinstance(module, BayesConv):
-        window = module.kernel * module.kernel
-        return LayerShape(name, "conv", outputs * window * in_features, outputs)
-    if isinstance(module, nn.Dense | BayesDense):
+    if isinstance(module, nn.Dense):
         return LayerShape(name, "dense", outputs * in_features, outputs)
     if isinstance(module, nn.BatchNorm):
         return LayerShape(name, "norm", 0, outputs)
@@ -307,8 +338,15 @@ def get_model(
         `kl_scaling`, `test_dropout`).
 
     Returns:
-      The `ModelSpec`.
+      The `ModelSpec` (cached: the same arguments give the same spec, so its
+      traced shapes and compiled initialiser are shared).
     """
+    return _build(arch, preset, init, tuple(sorted(options.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _build(arch: str, preset: str | Any, init: str, option_items: tuple) -> ModelSpec:
+    options = dict(option_items)
     if arch not in MODEL_PRESETS:
         raise UserError(f"unknown architecture {arch!r}; expected one of {ARCHS}")
     if isinstance(preset, str):
@@ -320,15 +358,20 @@ def get_model(
         name, sizes = preset, MODEL_PRESETS[arch][preset]
     else:
         name, sizes = "custom", preset
-    expected = {"alexnet": AlexNetPreset, "resnet18": ResNetPreset, "rtnet": RTNetPreset}
-    if not isinstance(sizes, expected[arch]):
-        raise UserError(f"{arch} needs a {expected[arch].__name__}, got {type(sizes)}")
+    expected = {
+        "alexnet": AlexNetPreset, "resnet18": ResNetPreset, "rtnet": RTNetPreset
+    }[arch]
+    if not isinstance(sizes, expected):
+        raise UserError(f"{arch} needs a {expected.__name__}, got {type(sizes)}")
     initializer = Initializer(init)
 
     if arch == "rtnet":
         variant = options.pop("rtnet_variant", sizes.variant)
         settings = rtnet_settings(variant, **options)
-        module = RTNet(sizes.body, initializer, rtnet=sizes, settings=settings)
+        module = RTNetBody(
+            sizes.body, initializer, input_mean=sizes.input_mean,
+            input_std=sizes.input_std, test_dropout=settings.test_dropout,
+        )
         return ModelSpec(arch, name, module, sizes, init, settings)
     if options:
         raise UserError(f"{arch} takes no options; got {sorted(options)}")

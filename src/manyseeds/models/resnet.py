@@ -83,7 +83,8 @@ class ResNet18(nn.Module):
         x = nn.Conv(
             p.stem_features, (p.stem_kernel, p.stem_kernel),
             strides=(p.stem_stride, p.stem_stride), padding=padding(p.stem_padding),
-            use_bias=False, kernel_init=self.initializer.conv_kernel(), name="stem_conv",
+            use_bias=False, kernel_init=self.initializer.conv_kernel(),
+            name="stem_conv",
         )(x)
         x = nn.BatchNorm(
             use_running_average=not train, momentum=p.bn_momentum,
@@ -97,12 +98,13 @@ class ResNet18(nn.Module):
         for i, (features, blocks) in enumerate(stages):
             for j in range(blocks):
                 stride = 2 if i > 0 and j == 0 else 1
-                x = BasicBlock(
-                    features, stride, p, self.initializer, name=f"stage{i + 1}_block{j + 1}"
-                )(x, train)
+                name = f"stage{i + 1}_block{j + 1}"
+                x = BasicBlock(features, stride, p, self.initializer, name=name)(
+                    x, train
+                )
 
         x = jnp.mean(x, axis=(1, 2))
         return nn.Dense(
             p.num_classes, kernel_init=self.initializer.dense_kernel(),
-            bias_init=self.initializer.bias(x.shape[-1]), name="fc",
+            bias_init=self.initializer.bias((x.shape[-1], p.num_classes)), name="fc",
         )(x)

@@ -10,10 +10,16 @@ w = mu + softplus(rho) * eps, eps ~ N(0, 1) (Kingma & Welling, 2014). The KL of
 two Gaussians has a closed form, taken here from
 `numpyro.distributions.kl_divergence`.
 
-One forward pass draws ONE weight sample, from the `sample` rng stream, shared
-by every image of the batch; this is RTNet's unit of "one more look" at an
-image (RTNet's evidence accumulation draws a fresh sample per step). Written for
-one instance; `manyseeds.training` lifts it over `[seed, ...]`.
+One forward pass draws ONE weight sample, from the `sample` key, shared by
+every image of the batch; this is RTNet's unit of "one more look" at an image
+(its evidence accumulation draws a fresh sample per step). The network is the
+deterministic AlexNet body (`RTNetBody`) run on that sample, so the Bayesian
+part is two pure functions of the posterior tree: `sample_weights` and
+`kl_to_prior`. The posterior tree mirrors AlexNet's parameters with every leaf
+`w` replaced by `w_mu` and `w_rho`, hence exactly twice AlexNet's parameter
+count. All noise of one sample comes from a single `jax.random.normal` call
+(one compiled random block instead of one per layer). Written for one
+instance; `manyseeds.training` lifts it over `[seed, ...]`.
 
 Where the defaults follow the ORIGINAL RTNet code (the notebook `train.ipynb`
 of github.com/frafiei3/RTNet, pyro 0.2.1) rather than the paper text, which
@@ -51,18 +57,17 @@ off.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
-from flax import linen as nn
 
 from manyseeds.errors import UserError
-from manyseeds.models.alexnet import AlexNet, padding
-from manyseeds.models.initializers import Init, Initializer
-from manyseeds.models.presets import RTNetPreset
+from manyseeds.models.alexnet import AlexNet
+from manyseeds.models.initializers import FromUniform, Initializer, normal_from
 
 VARIANTS = ("original", "standard")
 KL_SCALINGS = ("original", "standard")
@@ -121,7 +126,9 @@ def rtnet_settings(variant: str = "original", **overrides: Any) -> RTNetSettings
       **overrides: any `RTNetSettings` field, e.g. `test_dropout=False`.
     """
     if variant not in VARIANTS:
-        raise UserError(f"unknown RTNet variant {variant!r}; expected one of {VARIANTS}")
+        raise UserError(
+            f"unknown RTNet variant {variant!r}; expected one of {VARIANTS}"
+        )
     base = RTNetSettings()
     if variant == "standard":
         base = RTNetSettings(
@@ -135,118 +142,114 @@ def rtnet_settings(variant: str = "original", **overrides: Any) -> RTNetSettings
     return dataclasses.replace(base, **overrides)
 
 
-def _normal(mean: float, std: float) -> Init:
-    def init(key, shape, dtype=jnp.float32):
-        return mean + std * jax.random.normal(key, shape, dtype)
-
-    return init
-
-
-class _Gaussian(nn.Module):
-    """Base of the Bayesian layers: declares (mu, rho) and draws one sample."""
-
-    settings: RTNetSettings
-    initializer: Initializer
-
-    def gaussian(self, name: str, shape: tuple[int, ...], mean_init: Init) -> jax.Array:
-        """One reparameterised sample `mu + softplus(rho) * eps` of `name`."""
-        s = self.settings
-        if s.mean_init == "normal":
-            mean_init = _normal(0.0, 1.0)
-        mu = self.param(f"{name}_mu", mean_init, shape)
-        rho = self.param(f"{name}_rho", _normal(s.rho_init_mean, s.rho_init_std), shape)
-        eps = jax.random.normal(self.make_rng("sample"), shape, mu.dtype)
-        return mu + jax.nn.softplus(rho) * eps
-
-
-class BayesConv(_Gaussian):
-    """A 2-D convolution whose kernel and bias are mean-field Gaussians."""
-
-    features: int = 1
-    kernel: int = 1
-    stride: int = 1
-    pad: int = 0
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        fan_in = self.kernel * self.kernel * x.shape[-1]
-        shape = (self.kernel, self.kernel, x.shape[-1], self.features)
-        w = self.gaussian("kernel", shape, self.initializer.conv_kernel())
-        b = self.gaussian("bias", (self.features,), self.initializer.bias(fan_in))
-        y = jax.lax.conv_general_dilated(
-            x, w, (self.stride, self.stride), padding(self.pad),
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-        return y + b
-
-
-class BayesDense(_Gaussian):
-    """A dense layer whose kernel and bias are mean-field Gaussians."""
-
-    features: int = 1
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        fan_in = x.shape[-1]
-        w = self.gaussian("kernel", (fan_in, self.features), self.initializer.dense_kernel())
-        b = self.gaussian("bias", (self.features,), self.initializer.bias(fan_in))
-        return x @ w + b
-
-
-class RTNet(AlexNet):
-    """RTNet's Bayesian AlexNet for one instance; one weight sample per call.
-
-    Needs the rng streams `sample` (weights, in training and evaluation) and
-    `dropout` (training, and evaluation when `settings.test_dropout`).
+class RTNetBody(AlexNet):
+    """The AlexNet that RTNet runs on each weight sample.
 
     Attributes:
-      rtnet: the RTNet preset (body, input normalisation).
-      settings: prior, initialisation, KL scaling and test-time dropout.
+      input_mean, input_std: input normalisation (original RTNet code: 0.1307,
+        0.3081).
+      test_dropout: dropout stays on in evaluation mode (original: True).
     """
 
-    rtnet: RTNetPreset | None = None
-    settings: RTNetSettings = RTNetSettings()
-
-    def conv(self, features, kernel, stride, pad, fan_in, name):
-        return BayesConv(self.settings, self.initializer, features, kernel, stride, pad,
-                         name=name)
-
-    def dense(self, features, fan_in, name):
-        return BayesDense(self.settings, self.initializer, features, name=name)
+    input_mean: float = 0.1307
+    input_std: float = 0.3081
+    test_dropout: bool = True
 
     def normalise(self, x: jax.Array) -> jax.Array:
-        """(x - 0.1307) / 0.3081 by default (original RTNet code)."""
-        return (x - self.rtnet.input_mean) / self.rtnet.input_std
+        """(x - mean) / sd, as the original RTNet's input transform."""
+        return (x - self.input_mean) / self.input_std
 
     def dropout_on(self, train: bool) -> bool:
-        return train or self.settings.test_dropout
+        return train or self.test_dropout
 
 
-def gaussian_pairs(params: Any) -> list[tuple[jax.Array, jax.Array]]:
-    """Every (mu, rho) pair of a parameter tree, found by the `_mu`/`_rho` names."""
-    pairs = []
-    if isinstance(params, Mapping):
-        for key, value in params.items():
-            if isinstance(key, str) and key.endswith("_mu"):
-                pairs.append((value, params[key[:-3] + "_rho"]))
-            elif isinstance(value, Mapping):
-                pairs.extend(gaussian_pairs(value))
-    return pairs
+def posterior_template(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The posterior's tree of shapes: every body leaf `w` -> `w_mu`, `w_rho`."""
+    out = {}
+    for name, value in body.items():
+        if isinstance(value, Mapping):
+            out[name] = posterior_template(value)
+        else:
+            out[f"{name}_mu"] = value
+            out[f"{name}_rho"] = value
+    return out
 
 
-def kl_to_prior(params: Any, settings: RTNetSettings) -> jax.Array:
+def posterior_law(settings: RTNetSettings, initializer: Initializer):
+    """The initial law of each posterior leaf, for `draw_variables`.
+
+    `*_mu`: N(0, 1) (original code) or the body's own initial law
+    (`mean_init="framework"`); `*_rho`: N(rho_init_mean, rho_init_std^2).
+    """
+
+    def law(name: str, shape: tuple[int, ...], siblings: Mapping[str, Any]
+            ) -> FromUniform | float:
+        if name.endswith("_rho"):
+            if settings.rho_init_std == 0:
+                return settings.rho_init_mean
+            return normal_from(settings.rho_init_mean, settings.rho_init_std)
+        if not name.endswith("_mu"):
+            raise ValueError(f"RTNet posterior leaf {name!r} is neither _mu nor _rho")
+        if settings.mean_init == "normal":
+            return normal_from(0.0, 1.0)
+        body_siblings = {k[:-3]: v for k, v in siblings.items() if k.endswith("_mu")}
+        return initializer.leaf_law(name[:-3], shape, body_siblings)
+
+    return law
+
+
+def _pairs(posterior: Mapping[str, Any], prefix: tuple[str, ...] = ()):
+    """`(path, name, mu, rho)` of every Gaussian leaf, in tree order."""
+    for key, value in posterior.items():
+        if isinstance(value, Mapping):
+            yield from _pairs(value, (*prefix, key))
+        elif key.endswith("_mu"):
+            yield prefix, key[:-3], value, posterior[key[:-3] + "_rho"]
+
+
+def sample_weights(posterior: Mapping[str, Any], key: jax.Array) -> dict[str, Any]:
+    """One weight sample `w = mu + softplus(rho) * eps`, eps ~ N(0, 1).
+
+    The reparameterisation trick (Kingma & Welling, 2014; Blundell et al.,
+    2015): gradients reach mu and rho through the sample. All eps come from one
+    `jax.random.normal` call.
+
+    Args:
+      posterior: one instance's posterior tree (`*_mu`, `*_rho` leaves).
+      key: the sample key.
+
+    Returns:
+      The body's parameter tree.
+    """
+    pairs = list(_pairs(posterior))
+    total = sum(math.prod(mu.shape) for _, _, mu, _ in pairs)
+    eps = jax.random.normal(key, (total,), jnp.float32)
+    weights: dict[str, Any] = {}
+    offset = 0
+    for path, name, mu, rho in pairs:
+        size = math.prod(mu.shape)
+        noise = eps[offset:offset + size].reshape(mu.shape)
+        offset += size
+        node = weights
+        for part in path:
+            node = node.setdefault(part, {})
+        node[name] = mu + jax.nn.softplus(rho) * noise
+    return weights
+
+
+def kl_to_prior(posterior: Mapping[str, Any], settings: RTNetSettings) -> jax.Array:
     """KL(q || p) summed over every Gaussian weight and bias (a scalar).
 
     Closed form for two Gaussians (numpyro's `kl_divergence` of `Normal`s):
     log(s_p / s_q) + (s_q^2 + (mu_q - mu_p)^2) / (2 s_p^2) - 1/2.
 
     Args:
-      params: one instance's `params` tree (no seed axis; vmap for many).
+      posterior: one instance's posterior tree (no seed axis; vmap for many).
       settings: the prior.
     """
     prior = dist.Normal(settings.prior_mean, settings.prior_scale)
     total = jnp.zeros((), jnp.float32)
-    for mu, rho in gaussian_pairs(params):
+    for _, _, mu, rho in _pairs(posterior):
         q = dist.Normal(mu, jax.nn.softplus(rho))
         total = total + jnp.sum(dist.kl_divergence(q, prior))
     return total

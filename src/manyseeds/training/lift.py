@@ -12,10 +12,10 @@ two layers:
    vmap     all local instances in one batched computation. Fastest on GPU
             and TPU; convolutions become grouped convolutions, which XLA runs
             slowly on CPU.
-   loop     one instance after another inside the same jitted program
-            (`lax.map`), so every convolution is an ordinary one.
-   chunked  `lax.map` over chunks of `chunk_size` instances, vmapped inside a
-            chunk: bounds activation memory on an accelerator.
+   loop     one instance after another, one compiled single-instance call
+            each, so every convolution is an ordinary one.
+   chunked  chunks of `chunk_size` instances, vmapped inside a chunk: bounds
+            activation memory on an accelerator.
 
 All three compute the same function; batched and single-instance kernels
 may round differently, so results agree to float tolerance, not bitwise.
@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -107,37 +108,95 @@ def make_layout(
     return SeedLayout(mesh, strategy, chunk, num_seeds, padded)
 
 
-def lift(
-    fn: Callable[[Any, Any], Any], layout: SeedLayout
-) -> Callable[[Any, Any], Any]:
-    """Lift `fn(per_seed, shared)` to `[seed, ...]` per-seed inputs and outputs.
+class SeedMap:
+    """A single-instance function run for every instance of a layout.
 
-    Args:
-      fn: a pure function of one instance's inputs and inputs shared by all.
-      layout: devices and strategy.
+    `fn(carry, xs, shared) -> (carry, ys)` is written for one instance:
+    `carry` is state that is updated (donated, so updated in place; may be
+    None), `xs` per-instance inputs, `shared` inputs common to all, `ys`
+    per-instance outputs. Calling the `SeedMap` with `[seed, ...]` carry and
+    xs returns `[seed, ...]` carry and ys. It compiles itself: call it with
+    concrete arrays, not inside `jax.jit`.
 
-    Returns:
-      `lifted(per_seed, shared)`, to be called inside `jax.jit`; `per_seed`
-      leaves are `[seed, ...]` sharded by `layout.sharded`, `shared` leaves are
-      replicated.
+    For `loop` and `chunked`, the host dispatches one compiled call per chunk;
+    each call cuts its chunk out of the stacked arrays, runs it, and writes it
+    back in place. Measured on this project's 2-core CPU (quick AlexNet, 8
+    seeds): this runs at the speed of separate single-seed jobs (1,066 vs
+    1,031 images/s), while the same loop as `lax.map` inside one program ran
+    8x slower (136 images/s) and vmap, as grouped convolutions, ~3x slower.
     """
 
-    def local(per_seed, shared):
-        if layout.strategy == "vmap":
-            return jax.vmap(fn, in_axes=(0, None))(per_seed, shared)
-        return jax.lax.map(
-            lambda one: fn(one, shared), per_seed, batch_size=layout.chunk_size
+    def __init__(self, fn: Callable, layout: SeedLayout):
+        self.fn, self.layout = fn, layout
+        self._zeros: dict[str, Callable] = {}
+        self._all = jax.jit(self._wrap(self._run_all), donate_argnums=0)
+        self._chunk = jax.jit(
+            self._wrap(self._run_chunk, chunked=True), donate_argnums=(0, 3)
         )
 
-    if layout.num_devices == 1:
-        return local
-    return jax.shard_map(
-        local,
-        mesh=layout.mesh,
-        in_specs=(P(SEED_AXIS), P()),
-        out_specs=P(SEED_AXIS),
-        check_vma=False,
-    )
+    @property
+    def num_chunks(self) -> int:
+        return self.layout.seeds_per_device // self.layout.chunk_size
+
+    def _wrap(self, local: Callable, chunked: bool = False) -> Callable:
+        if self.layout.num_devices == 1:
+            return local
+        seeded = P(SEED_AXIS)
+        specs = (seeded, seeded, P(), seeded, P()) if chunked else (seeded, seeded, P())
+        return jax.shard_map(
+            local, mesh=self.layout.mesh, in_specs=specs, out_specs=(seeded, seeded),
+            check_vma=False,
+        )
+
+    def _run_all(self, carry, xs, shared):
+        return jax.vmap(self.fn, in_axes=(0, 0, None))(carry, xs, shared)
+
+    def _run_chunk(self, carry, xs, shared, ys, k):
+        size = self.layout.chunk_size
+        start = k * size
+        if size == 1:  # a plain single-instance program, no batching at all
+
+            def take(x):
+                return jax.lax.dynamic_index_in_dim(x, start, keepdims=False)
+
+            def put(buffer, value):
+                return jax.lax.dynamic_update_index_in_dim(buffer, value, start, 0)
+
+            run = self.fn
+        else:
+
+            def take(x):
+                return jax.lax.dynamic_slice_in_dim(x, start, size)
+
+            def put(buffer, value):
+                return jax.lax.dynamic_update_slice_in_dim(buffer, value, start, 0)
+
+            run = jax.vmap(self.fn, in_axes=(0, 0, None))
+        new_carry, new_ys = run(
+            jax.tree.map(take, carry), jax.tree.map(take, xs), shared
+        )
+        return jax.tree.map(put, carry, new_carry), jax.tree.map(put, ys, new_ys)
+
+    def __call__(self, carry, xs, shared):
+        if self.num_chunks == 1 and self.layout.strategy == "vmap":
+            return self._all(carry, xs, shared)
+        ys = self._empty_outputs(carry, xs, shared)
+        for k in range(self.num_chunks):
+            carry, ys = self._chunk(carry, xs, shared, ys, np.int32(k))
+        return carry, ys
+
+    def _empty_outputs(self, carry, xs, shared):
+        """A `[seed, ...]` buffer for the outputs of all instances."""
+        signature = str(jax.tree.map(lambda x: (x.shape, x.dtype), (carry, xs, shared)))
+        if signature not in self._zeros:
+            shapes = jax.eval_shape(
+                jax.vmap(self.fn, in_axes=(0, 0, None)), carry, xs, shared
+            )[1]
+            self._zeros[signature] = jax.jit(
+                lambda: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes),
+                out_shardings=self.layout.sharded,
+            )
+        return self._zeros[signature]()
 
 
 def put_seeded(tree: Any, layout: SeedLayout) -> Any:

@@ -207,44 +207,34 @@ class Runner:
         self._build()
 
     def _build(self) -> None:
-        spec, tx, layout, kl = self.spec, self.tx, self.layout, self.kl_weight
-        seeded, repl = layout.sharded, layout.replicated
+        spec, tx, kl, cfg = self.spec, self.tx, self.kl_weight, self.config
 
-        def init_one(keys, _):
-            return step_lib.init_state(spec, tx, keys["init"], keys["noise"])
+        def init_one(_, keys, __):
+            return None, step_lib.init_state(spec, tx, keys["init"], keys["noise"])
 
-        def step_one(per_seed, shared):
-            state, index = per_seed
+        def step_one(state, index, shared):
             return step_lib.train_step(spec, tx, kl, state, index, *shared)
 
-        def perm_one(data_key, epoch):
-            return epoch_permutation(data_key, epoch, self.num_train)
+        def perm_one(_, data_key, epoch):
+            return None, epoch_permutation(data_key, epoch, self.num_train)
 
-        def eval_one(state, shared):
-            return step_lib.eval_step(spec, kl, state, *shared)
+        def eval_one(_, state, shared):
+            return None, step_lib.eval_step(spec, kl, state, *shared)
 
-        def plateau_one(per_seed, _):
-            state, val_loss = per_seed
+        def plateau_one(state, val_loss, _):
             return step_lib.plateau_update(
-                state, val_loss, self.config.plateau_patience,
-                self.config.plateau_halving,
-            )
+                state, val_loss, cfg.plateau_patience, cfg.plateau_halving
+            ), None
 
-        lifted = functools.partial(lift_lib.lift, layout=layout)
-        self._init = jax.jit(lifted(init_one), out_shardings=seeded)
-        self._step = jax.jit(
-            lambda s, i, d: lifted(step_one)((s, i), d), donate_argnums=0
-        )
-        self._perm = jax.jit(lifted(perm_one), out_shardings=seeded)
-        self._eval = jax.jit(lifted(eval_one))
-        self._plateau = jax.jit(
-            lambda s, v: lifted(plateau_one)((s, v), None), donate_argnums=0
-        )
-        self._repl = repl
+        seed_map = functools.partial(lift_lib.SeedMap, layout=self.layout)
+        self._init, self._step = seed_map(init_one), seed_map(step_one)
+        self._perm, self._eval = seed_map(perm_one), seed_map(eval_one)
+        self._plateau = seed_map(plateau_one)
+        self._repl = self.layout.replicated
 
     def init_state(self):
         """`[seed, ...]` states of all instances before training."""
-        return self._init(self.keys, None)
+        return self._init(None, self.keys, None)[1]
 
     def step(self, state, index):
         """One step of every instance; `index` is `[seed, batch]`."""
@@ -252,7 +242,7 @@ class Runner:
 
     def permutation(self, epoch: int):
         """`[seed, num_train]` training order of every instance in `epoch`."""
-        return self._perm(self.keys["data"], jnp.int32(epoch))
+        return self._perm(None, self.keys["data"], jnp.int32(epoch))[1]
 
     def validate(self, state) -> dict[str, np.ndarray]:
         """Per-seed mean loss and accuracy on the validation images."""
@@ -264,7 +254,7 @@ class Runner:
                 (images[start:start + EVAL_BATCH], labels[start:start + EVAL_BATCH]),
                 self.layout,
             )
-            out = self._eval(state, (*batch, eval_key))
+            out = self._eval(None, state, (*batch, eval_key))[1]
             loss = loss + out["loss_sum"]
             correct = correct + out["correct"]
         n = len(labels)
@@ -309,7 +299,9 @@ class Runner:
         val = self.validate(state)
         val_loss = np.full(self.layout.padded_seeds, np.inf, np.float32)
         val_loss[: self.config.seeds] = val["val_loss"]
-        state = self._plateau(state, lift_lib.put_seeded(val_loss, self.layout))
+        state, _ = self._plateau(
+            state, lift_lib.put_seeded(val_loss, self.layout), None
+        )
         host = lift_lib.gather_seeded(
             {
                 "frozen": state.frozen,
