@@ -20,7 +20,7 @@ CONFIG = BehaviourConfig(noise_grid=(0.0, 8.0, 0.5), max_steps=30)
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class LinearSpec:
-    """A tiny network: logits = centred image @ W (+ a weight sample when Bayesian)."""
+    """A tiny network: logits = centred image @ W, W sampled when Bayesian."""
 
     arch: str = "alexnet"
     preset: str = "linear"
@@ -53,7 +53,9 @@ def templates(mnist_dir, instances=3):
 @pytest.fixture(scope="module")
 def small(stimuli_path, mnist_dir):
     full = resolve_stimuli(stimuli_path, mnist_dir=mnist_dir)
-    index = np.concatenate([np.flatnonzero(full.noise == c)[:12] for c in ("easy", "hard")])
+    index = np.concatenate(
+        [np.flatnonzero(full.noise == c)[:12] for c in ("easy", "hard")]
+    )
     stimuli = Stimuli(full.images[index], full.noise[index], full.labels[index], "test")
     frame = synth_cohort(n_subjects=4, seed=0, stimuli=stimuli)
     humans = humans_from_frame(frame, source="synthetic-test")

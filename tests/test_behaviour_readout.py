@@ -53,7 +53,9 @@ def test_off_task_as_error_keeps_the_trial_like_the_authors_files():
     np.testing.assert_array_equal(cols["correct"], [1.0, 0.0])
     np.testing.assert_array_equal(cols["confidence"], [1.0, 2.0])
     with pytest.raises(ValueError):
-        readout.trial_columns(np.array([1]), np.array([1]), np.array([1.0]), off_task="x")
+        readout.trial_columns(
+            np.array([1]), np.array([1]), np.array([1.0]), off_task="x"
+        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -48,11 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    # force: imported libraries (absl via orbax) may have configured logging.
+    # orbax imports absl, whose handler on the root logger would otherwise
+    # swallow our format; other handlers (e.g. pytest's) are left alone.
+    for handler in list(logging.root.handlers):
+        if type(handler).__name__ == "ABSLHandler":
+            logging.root.removeHandler(handler)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S", force=True,
+        datefmt="%H:%M:%S",
     )
+    logging.root.setLevel(level)
     # JAX and orbax are chatty at INFO; keep them quiet unless asked.
     for noisy in ("jax", "absl", "orbax", "etils", "matplotlib"):
         logging.getLogger(noisy).setLevel(

@@ -45,6 +45,9 @@ class TrainConfig:
         `chunk_size`), or "auto" (chosen per backend and architecture).
       chunk_size: seeds per chunk (None: from the memory estimate).
       seed_offset: first seed number.
+      init: weight initialiser: "default" (Flax's), "torch" (uniform
+        +-1/sqrt(fan_in), PyTorch's layer default, as the authors' AlexNet
+        had) or "torchvision" (torchvision's ResNet initialisation).
       init_seed, data_seed, noise_seed: override one seed stream with a fixed
         value for all instances (None: derived from the instance seed), so
         that one stream can vary while the others are frozen.
@@ -64,6 +67,7 @@ class TrainConfig:
     strategy: str = "auto"
     chunk_size: int | None = None
     seed_offset: int = 0
+    init: str = "default"
     init_seed: int | None = None
     data_seed: int | None = None
     noise_seed: int | None = None
@@ -99,12 +103,14 @@ _QUICK = {
         "alexnet", "quick", epochs=2, batch_size=128, train_subset=12_000,
         val_subset=2_000, learning_rate=2e-3,
     ),
+    # torchvision's initialisation (the authors' ResNet18) trained the small
+    # ResNet18 about 1 point better than Flax's default (95.2% vs 94.1%).
     "resnet18": TrainConfig(
         "resnet18", "quick", epochs=2, batch_size=128, train_subset=12_000,
-        val_subset=2_000, learning_rate=2e-3,
+        val_subset=2_000, learning_rate=2e-3, init="torchvision",
     ),
     "rtnet": TrainConfig(
-        "rtnet", "quick", epochs=3, batch_size=128, train_subset=12_000,
+        "rtnet", "quick", epochs=2, batch_size=128, train_subset=12_000,
         val_subset=2_000, learning_rate=3e-3,
     ),
 }
@@ -220,7 +226,8 @@ def experiment(preset: str) -> ExperimentConfig:
     if preset == "smoke":
         return ExperimentConfig(
             name="smoke", preset="smoke", seeds=4, subjects=8,
-            behaviour=BehaviourConfig(max_steps=30),
+            # A coarse grid and a low cap keep the end-to-end test in seconds.
+            behaviour=BehaviourConfig(max_steps=10, noise_grid=(1.0, 3.5, 0.25)),
             analysis=AnalysisConfig(n_splits=20, n_bootstrap=200, chunk=20),
         )
     if preset == "quick":

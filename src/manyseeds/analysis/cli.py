@@ -35,7 +35,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "analyze",
         help="alignment of people with instances: every statistic of Figs. 1-3",
-        description=__doc__.split("\n\n")[0],
+        description="Compare people with network instances: every statistic of "
+        "Figs. 1-3 of the paper (consistency, across-metric, prediction).",
     )
     p.add_argument("--humans", type=Path, required=True,
                    help="human.csv (published schema) or a behaviour table")

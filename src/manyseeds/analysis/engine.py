@@ -8,16 +8,25 @@ human-human benchmark "human" and each architecture):
    benchmark (Fig. 1b, `consistency`), and the across-metric alignment
    (Fig. 2a);
 2. for all split-halves, chunk by chunk: the half-1 and half-2 similarity
-   matrices of every set from one batched product per metric, then
-   consistency (Fig. 1c), across-metric consistency (Fig. 2b) and within- and
-   across-metric prediction (Figs. 3a, 3b, `prediction`), summed over the
-   iterations of the chunk.
+   matrices of every set (one batched matrix product per set and metric for
+   all iterations of the chunk), then consistency (Fig. 1c), across-metric
+   consistency (Fig. 2b) and within- and across-metric prediction (Figs. 3a,
+   3b, `prediction`), summed over the iterations of the chunk.
 
 Layout: each (set, metric) is computed on its own, with its units padded by
 all-NaN units to the size of the largest set, so that every set and metric
 has the same shapes (`[iteration, subject, unit]`) and each jitted function
-compiles once. Padded units drop out of every pairwise-complete correlation,
-get zero weight in predictions, and are not counted as undefined.
+compiles once (per density, below). Padded units drop out of every
+pairwise-complete correlation, get zero weight in predictions, and are not
+counted as undefined.
+
+Speed: a side without missing values (`dense`, a static flag) needs no masks
+in its sums (`similarity.pair_sums`); where neither the people nor a set miss
+anything, the prediction score comes from sums and Gram matrices without
+forming the prediction (`prediction.gram_score`). Every path implements the
+same definitions and is checked against the reference. The chunk loop does
+not wait for each computation, so that independent ones overlap on the CPU
+cores.
 
 The split-halves are one `[iteration, image]` index array: iteration t puts
 the images `splits[t, :I // 2]` in half 1 and the rest in half 2. The
@@ -179,8 +188,7 @@ def _split_halves(people, units, total, first, later, valid, min_count, tol):
     )
     gram = None
     if units.dense:
-        picked = jnp.take(units.y0, later, axis=-1)  # [condition, unit, iteration, j]
-        gram = jnp.einsum("cutj,cvtj->tcuv", picked, picked)
+        gram = jnp.einsum("ti,cui,cvi->tcuv", 1.0 - half, units.y0, units.y0)
     return combined[:n_iterations], combined[n_iterations:], (second, gram), counts
 
 
@@ -200,17 +208,19 @@ def _totals(people, units):
 
 
 @jax.jit
-def _whole_units(units):
+def _whole_units(raw, by_image0, by_imagem, equal_weights):
     """Per-unit means of the raw behaviour, and equal-weight predictions.
+
+    Args:
+      raw, by_image0, by_imagem, equal_weights: the fields of `_Units`.
 
     Returns:
       (`[unit]` means, (p0, mp) `[image, condition, subject]` equal-weight
       predictions).
     """
-    means = cons.nan_mean(units.raw.reshape(units.raw.shape[0], -1))
-    p0, mp = pred.weighted_prediction(
-        units.equal_weights[None], units.by_image0[None], units.by_imagem[None]
-    )
+    means = cons.nan_mean(raw.reshape(raw.shape[0], -1))
+    p0, mp = pred.weighted_prediction(equal_weights[None], by_image0[None],
+                                      by_imagem[None])
     return means, (p0[0], mp[0])
 
 
@@ -374,7 +384,7 @@ class _Units:
 
 def run(
     inputs: AnalysisInputs,
-    config: AnalysisConfig = AnalysisConfig(),
+    config: AnalysisConfig | None = None,
     *,
     dtype: str = "float32",
     min_count: int = MIN_COUNT,
@@ -386,7 +396,8 @@ def run(
 
     Args:
       inputs: behaviour vectors of the people and the instances.
-      config: n_splits, n_bootstrap, seed, chunk (iterations per chunk).
+      config: n_splits, n_bootstrap, seed, chunk (iterations per chunk);
+        default `AnalysisConfig()`, the paper's numbers.
       dtype: "float32" or "float64".
       min_count: fewest shared finite values for a defined correlation.
       splits: `[iteration, image]` permutations (default: `draw_splits`).
@@ -397,6 +408,7 @@ def run(
       `AnalysisOutput`; `results.statistics` turns it into tests.
     """
     inputs.validate()
+    config = config or AnalysisConfig()
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, not {dtype!r}")
     n_subjects, n_images = len(inputs.subjects), len(inputs.images)
@@ -464,7 +476,7 @@ def _whole_data(inputs, people, units, output, resamples, min_count, tol):
             people[m].x0, people[m].mx, u.y0, u.my, u.self_mask, u.counted, min_count,
             tol,
         )
-        means, equal = _whole_units(u)
+        means, equal = _whole_units(u.raw, u.by_image0, u.by_imagem, u.equal_weights)
         whole[(s, m)] = (_totals(people[m], u), equal)
         padded[(s, m)] = similarity
         output.units[(s, m)] = np.asarray(means, np.float64)[:size]

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from manyseeds.data.table import METRICS, BehaviourTable, behaviour_vectors
+from manyseeds.data.table import CONDITIONS, METRICS, BehaviourTable, behaviour_vectors
 from manyseeds.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ class AnalysisInputs:
         shape = (len(self.subjects), len(self.conditions), len(self.images))
         for metric, values in self.humans.items():
             if values.shape != shape:
-                raise ValueError(f"humans[{metric}] has shape {values.shape}, not {shape}")
+                raise ValueError(
+                    f"humans[{metric}] has shape {values.shape}, not {shape}"
+                )
         for name, per_metric in self.models.items():
             for metric, values in per_metric.items():
                 expected = (len(self.instances[name]),) + shape[1:]
@@ -109,7 +111,7 @@ def from_tables(
       `AnalysisInputs`.
     """
     present = set(humans.frame["condition"].unique())
-    conditions = tuple(c for c in ("accuracy", "speed") if c in present)
+    conditions = tuple(c for c in CONDITIONS if c in present)
     conditions += tuple(sorted(str(c) for c in present - set(conditions)))
     images = np.sort(humans.frame["image"].unique())
     human_vectors = {}
@@ -120,7 +122,8 @@ def from_tables(
             human_vectors[metric] = vectors.values
             subjects = vectors.subjects
     if not human_vectors:
-        raise UserError(f"{humans.meta.get('source', humans.name)}: no metric to analyse")
+        where = humans.meta.get("source", humans.name)
+        raise UserError(f"{where}: no metric in the people's table")
 
     model_vectors: dict[str, dict[str, np.ndarray]] = {}
     instances: dict[str, np.ndarray] = {}
@@ -137,7 +140,8 @@ def from_tables(
         if not shown.any():
             raise UserError(f"{where}: none of the people's {len(images)} images")
         if not shown.all():
-            log.warning("%s: %d of %d images missing", name, (~shown).sum(), len(images))
+            log.warning("%s: %d of %d images missing", name, (~shown).sum(),
+                        len(images))
         model_vectors[name] = {}
         for metric in human_vectors:
             if table.has_metric(metric):

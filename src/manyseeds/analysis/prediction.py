@@ -41,7 +41,6 @@ from manyseeds.analysis.similarity import (
     pearson_from_sums,
 )
 
-
 # Alignments at or below this get no weight (module docstring).
 WEIGHT_FLOOR = 1e-6
 

@@ -82,7 +82,8 @@ def similarity_matrix(people, units, images, is_benchmark, min_count, counts=Non
                 continue
             rs = []
             for c in range(n_conditions):
-                r, reason = pearson(people[s, c, images], units[u, c, images], min_count)
+                r, reason = pearson(people[s, c, images], units[u, c, images],
+                                    min_count)
                 if reason is not None and counts is not None:
                     counts[(c, reason)] = counts.get((c, reason), 0) + 1
                 rs.append(r)
@@ -158,7 +159,7 @@ def run(
     inputs: AnalysisInputs,
     splits: np.ndarray,
     resamples: np.ndarray,
-    config: AnalysisConfig = AnalysisConfig(),
+    config: AnalysisConfig | None = None,
     min_count: int = MIN_COUNT,
 ) -> AnalysisOutput:
     """The whole analysis with loops: the engine's `run` in plain NumPy.
@@ -171,6 +172,7 @@ def run(
       config: only `seed` and `chunk` are recorded in the settings.
       min_count: fewest shared finite values for a defined correlation.
     """
+    config = config or AnalysisConfig()
     n_images = len(inputs.images)
     everything = np.arange(n_images)
     output = AnalysisOutput(

@@ -78,6 +78,7 @@ import pandas as pd
 
 from manyseeds.analysis import stats
 from manyseeds.analysis.inputs import HUMAN
+from manyseeds.data.table import METRICS
 
 SCHEMA = "manyseeds.analysis/1"
 NORMALISED_METRICS = ("confidence", "rt")  # normalised in Fig. 1a
@@ -189,14 +190,23 @@ def _entry(name: str, panel_: str, arch: str, metric: str, metric_b=None, **fiel
 
 
 def statistics(output: AnalysisOutput) -> list[dict[str, Any]]:
-    """Every statistic of Figs. 1-3 as JSON-ready entries (module docstring)."""
+    """Every statistic of Figs. 1-3 as JSON-ready entries (module docstring).
+
+    Sorted by panel, statistic, set ("human" first), metric(s), and each
+    comparison with the benchmark after its set's own entry.
+    """
     entries = _spread_entries(output)
     for key, values in output.per_subject.items():
         if key.statistic in (CONSISTENCY_OWN, CONSISTENCY_OTHER, PREDICTION_WEIGHTED,
                              PREDICTION_EQUAL):
             continue
         entries.extend(_subject_entries(output, key, values))
-    return entries
+    archs = list(output.unit_ids)
+    metrics = [*METRICS, None]
+    return sorted(entries, key=lambda e: (
+        e["panel"], e["name"].removesuffix("_vs_human"), archs.index(e["arch"]),
+        metrics.index(e["metric"]), metrics.index(e["metric_b"]), e["versus"] or "",
+    ))
 
 
 def _spread_entries(output: AnalysisOutput) -> list[dict[str, Any]]:
@@ -209,10 +219,10 @@ def _spread_entries(output: AnalysisOutput) -> list[dict[str, Any]]:
         )
         if arch == HUMAN:
             continue
-        test = stats.spread_test(
-            means, output.units[(HUMAN, metric)], normalise=metric in NORMALISED_METRICS
-        )
-        entries.append(_entry("spread_vs_human", "1a", arch, metric, versus=HUMAN, **test))
+        test = stats.spread_test(means, output.units[(HUMAN, metric)],
+                                 normalise=metric in NORMALISED_METRICS)
+        entries.append(_entry("spread_vs_human", "1a", arch, metric, versus=HUMAN,
+                              **test))
     return entries
 
 
@@ -230,21 +240,24 @@ def _subject_entries(output: AnalysisOutput, key: Key, values: np.ndarray):
                                   key.metric, versus=HUMAN, **test))
         return entries
 
+    def mean_of(name):
+        return stats.nan_mean(output.per_subject[key._replace(statistic=name)])
+
     details = {}
     if key.statistic == CONSISTENCY:
-        for part, name in (("own", CONSISTENCY_OWN), ("other", CONSISTENCY_OTHER)):
-            details[part] = stats.nan_mean(output.per_subject[key._replace(statistic=name)])
+        details = {"own": mean_of(CONSISTENCY_OWN), "other": mean_of(CONSISTENCY_OTHER)}
     if key.statistic == PREDICTION_IMPROVEMENT:
-        for part, name in (("weighted", PREDICTION_WEIGHTED), ("equal", PREDICTION_EQUAL)):
-            details[part] = stats.nan_mean(output.per_subject[key._replace(statistic=name)])
+        details = {"weighted": mean_of(PREDICTION_WEIGHTED),
+                   "equal": mean_of(PREDICTION_EQUAL)}
         details["fallback"] = output.fallback.get(
             (key.arch, key.metric, key.metric_b or key.metric), 0
         )
     entries = [_entry(key.statistic, where, key.arch, key.metric, key.metric_b,
                       details=details, **stats.one_sample_t(values))]
     if key.arch != HUMAN and human is not None:
-        entries.append(_entry(key.statistic + "_vs_human", where, key.arch, key.metric,
-                              key.metric_b, versus=HUMAN, **stats.paired_t(values, human)))
+        entries.append(_entry(key.statistic + "_vs_human", where, key.arch,
+                              key.metric, key.metric_b, versus=HUMAN,
+                              **stats.paired_t(values, human)))
     return entries
 
 
@@ -336,10 +349,11 @@ def write(output: AnalysisOutput, out_dir: str | Path) -> dict[str, Path]:
         "units": out_dir / "units.csv",
         "similarity": out_dir / "similarity.npz",
     }
-    paths["statistics"].write_text(json.dumps(to_json(output), indent=2, allow_nan=False))
+    document = json.dumps(to_json(output), indent=2, allow_nan=False)
+    paths["statistics"].write_text(document)
     per_subject_frame(output).to_csv(paths["per_subject"], index=False)
     units_frame(output).to_csv(paths["units"], index=False)
-    arrays = {f"{arch}/{metric}": sim for (arch, metric), sim in output.similarity.items()}
+    arrays = {f"{a}/{m}": matrix for (a, m), matrix in output.similarity.items()}
     arrays["subjects"] = output.subjects
     arrays.update({f"units/{arch}": ids for arch, ids in output.unit_ids.items()})
     np.savez_compressed(paths["similarity"], **arrays)

@@ -10,7 +10,9 @@ Definitions (PROTOCOL.md section 4, items 1-2; paper, section 2 "Methods"):
   correlation over the images where both vectors are finite (pairwise-complete).
   It is undefined (NaN) when fewer than `min_count` images are shared
   ("too_few") or when either vector is constant over the shared images
-  ("constant"); both reasons are counted, never replaced by a number.
+  ("constant": its squared deviations are zero up to rounding, see
+  `tolerance`); both reasons are counted, never replaced by a number.
+  Infinite values count as missing.
 - Similarity matrix `[subject, instance]`: the alignments of every condition,
   Fisher z-transformed, averaged over the conditions where they are defined,
   and transformed back with tanh, so that every entry is on the correlation

@@ -37,7 +37,9 @@ def nan_mean(values: np.ndarray) -> float:
 
 
 def _sem(values: np.ndarray) -> float:
-    return float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else np.nan
+    if values.size < 2:
+        return float("nan")
+    return float(values.std(ddof=1) / np.sqrt(values.size))
 
 
 def describe(values: np.ndarray) -> dict[str, Any]:
@@ -118,8 +120,8 @@ def spread(means: np.ndarray, normalise: bool = False) -> dict[str, Any]:
     finite = means[np.isfinite(means)]
     out: dict[str, Any] = {"n": int(finite.size)}
     blocks = [("", finite)]
-    if normalise:
-        blocks.append(("normalised_", finite / finite.mean() if finite.size else finite))
+    if normalise and finite.size:
+        blocks.append(("normalised_", finite / finite.mean()))
     for prefix, values in blocks:
         if values.size == 0:
             continue

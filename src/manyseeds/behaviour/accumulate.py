@@ -155,7 +155,9 @@ def accumulate(
     image_ids = jnp.asarray(image_ids, jnp.int32)
     if shared_sample:
         return _lockstep(probs, images, key, thresholds, max_steps)
-    return _pool(probs, images, image_ids, key, thresholds, max_steps, slots, sequential)
+    return _pool(
+        probs, images, image_ids, key, thresholds, max_steps, slots, sequential
+    )
 
 
 def _empty_decisions(num_thresholds: int, n: int) -> Decisions:
@@ -234,7 +236,8 @@ def _pool(probs, images, image_ids, key, thresholds, max_steps, slots, sequentia
             evidence, steps, written, active, p, thr, max_steps, slot_image, out, n
         )
         incoming = next_image + jnp.cumsum(finished) - 1
-        slot_image = jnp.where(finished, jnp.where(incoming < n, incoming, n), slot_image)
+        incoming = jnp.where(incoming < n, incoming, n)
+        slot_image = jnp.where(finished, incoming, slot_image)
         next_image = next_image + jnp.sum(finished)
         steps = jnp.where(finished, 0, steps)
         evidence = jnp.where(finished[:, None], 0.0, evidence)

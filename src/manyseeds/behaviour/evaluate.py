@@ -186,19 +186,24 @@ class Evaluator:
         if self.bayesian:
             root = jax.random.PRNGKey(cfg.eval_seed)
             self.keys = np.stack([
-                np.asarray(jax.random.fold_in(root, seed)) for seed in self.instances.seeds
+                np.asarray(jax.random.fold_in(root, seed))
+                for seed in self.instances.seeds
             ])
 
             def one(_, xs, shared):
                 variables, key = xs
                 images, ids = shared
-                probs = acc_lib.sample_probs(spec, variables, cfg.restrict_to_task_digits)
+                probs = acc_lib.sample_probs(
+                    spec, variables, cfg.restrict_to_task_digits
+                )
                 return None, acc_lib.accumulate(
                     probs, images, ids, key, self._ascending, cfg.max_steps,
                     cfg.shared_sample, cfg.rtnet_slots,
                 )
         else:
-            fn = readout_lib.readout_fn(spec, cfg.restrict_to_task_digits, cfg.image_batch)
+            fn = readout_lib.readout_fn(
+                spec, cfg.restrict_to_task_digits, cfg.image_batch
+            )
 
             def one(_, xs, shared):
                 return None, fn(xs, shared[0])
@@ -260,12 +265,16 @@ class Evaluator:
             total=n, desc=desc, unit="inst", leave=False,
             disable=not (self.progress and self.bayesian),
         )
-        parts = []
+        # Dispatch every group before reading any back: JAX runs them
+        # asynchronously, so independent instances can overlap on the cores.
+        pending = []
         for start in starts:
             index = np.minimum(np.arange(start, start + group), n - 1)
             xs = jax.tree.map(lambda a, index=index: a[index], xs_all)
             _, ys = self._map(None, lift_lib.put_seeded(xs, self.layout), shared)
-            real = min(group, n - start)
+            pending.append((min(group, n - start), ys))
+        parts = []
+        for real, ys in pending:
             ys = lift_lib.gather_seeded(ys, self.layout)
             parts.append(jax.tree.map(lambda a, real=real: a[:real], ys))
             bar.update(real)
@@ -372,7 +381,7 @@ def evaluate_run(
     run,
     humans: BehaviourTable | None,
     stimuli: Stimuli,
-    config: BehaviourConfig = BehaviourConfig(),
+    config: BehaviourConfig | None = None,
     *,
     noise_levels: dict[str, float] | None = None,
     out: str | Path | None = None,
@@ -388,7 +397,7 @@ def evaluate_run(
       humans: the human table whose group accuracy the calibration matches
         (may be None when `noise_levels` is given).
       stimuli: the stimulus set.
-      config: the behaviour settings.
+      config: the behaviour settings (None: the defaults).
       noise_levels: `{"easy": x, "hard": y}` to skip the calibration.
       out: where to write the table (`.csv` or `.parquet`) and its sidecar.
       mnist_dir: MNIST folder.
@@ -400,11 +409,14 @@ def evaluate_run(
       `(table, calibration)`; `calibration` has per noise condition the level,
       the human and model accuracies and how the level was found.
     """
+    config = BehaviourConfig() if config is None else config
     if out is not None:
         check_output(out)
     instances = _instances(run)
     if noise_levels is None and humans is None:
-        raise UserError("the calibration needs a human table (or give both noise levels)")
+        raise UserError(
+            "the calibration needs a human table (or give both noise levels)"
+        )
     t0 = time.perf_counter()
     stimulus_set = noise_lib.prepare_stimuli(
         instances.spec, stimuli, config.noise_seed, mnist_dir
@@ -442,7 +454,9 @@ def evaluate_run(
     _log_summary(evaluator, frame, results, seconds)
     if out is not None:
         path = table.write(out)
-        log.info("wrote %d trials of %d instances to %s", len(frame), len(instances), path)
+        log.info(
+            "wrote %d trials of %d instances to %s", len(frame), len(instances), path
+        )
     return table, calibration
 
 
@@ -550,5 +564,6 @@ def _log_summary(evaluator, frame: pd.DataFrame, results, seconds: float) -> Non
         if capped:
             log.warning(
                 "%s: %d RTNet decisions hit the cap of %d samples before reaching "
-                "the threshold", evaluator.spec.arch, capped, evaluator.config.max_steps,
+                "the threshold", evaluator.spec.arch, capped,
+                evaluator.config.max_steps,
             )

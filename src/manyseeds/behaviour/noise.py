@@ -192,7 +192,9 @@ def add_noise(clean: jax.Array, base: jax.Array, levels: jax.Array) -> jax.Array
 def noisy_images(stimulus_set: StimulusSet, levels: Mapping[str, float]) -> jax.Array:
     """The noisy `[image, S, S, 1]` images at per-condition `levels`."""
     per_image = levels_per_image(stimulus_set.noise, levels)
-    return add_noise(stimulus_set.clean, stimulus_set.base_noise, jnp.asarray(per_image))
+    return add_noise(
+        stimulus_set.clean, stimulus_set.base_noise, jnp.asarray(per_image)
+    )
 
 
 def noise_grid(grid: tuple[float, float, float]) -> np.ndarray:

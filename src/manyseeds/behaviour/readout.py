@@ -96,7 +96,9 @@ def trial_columns(
         correct = np.where(on_task, correct, np.nan)
         confidence = np.where(on_task, confidence, np.nan)
         rt = np.where(on_task, rt, np.nan)
-    return {"response": response, "correct": correct, "confidence": confidence, "rt": rt}
+    return {
+        "response": response, "correct": correct, "confidence": confidence, "rt": rt,
+    }
 
 
 def readout_fn(spec, restrict: bool, image_batch: int):

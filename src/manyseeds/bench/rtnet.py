@@ -146,10 +146,10 @@ def run(args) -> int:
 def _time_loop(args, evaluator: Evaluator, results) -> tuple[float, int, int, int]:
     """Time the per-image loop on a subset; check it against the batched run."""
     cfg, spec = evaluator.config, evaluator.spec
-    step = acc_lib.step_probs_fn(
-        functools.partial(acc_lib.sample_probs, spec, restrict=cfg.restrict_to_task_digits),
-        cfg.shared_sample,
+    make_probs = functools.partial(
+        acc_lib.sample_probs, spec, restrict=cfg.restrict_to_task_digits
     )
+    step = acc_lib.step_probs_fn(make_probs, cfg.shared_sample)
     count = min(args.loop_instances, len(evaluator.instances))
     loop_s, samples, agree, checked = 0.0, 0, 0, 0
     for k in range(count):

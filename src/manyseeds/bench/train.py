@@ -87,8 +87,8 @@ def matmul_flops_per_second(size: int = 2048, repeats: int = 10) -> float:
 def run(args) -> int:
     from manyseeds.models import get_model
 
-    spec = get_model(args.arch, args.preset)
     config = train_config(args.arch, args.preset, seeds=args.seeds)
+    spec = get_model(args.arch, args.preset, init=config.init)
     if args.batch_size:
         config = config.replace(batch_size=args.batch_size)
     batch = config.batch_size

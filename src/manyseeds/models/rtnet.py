@@ -51,7 +51,9 @@ KL scaled by the training set size, posterior means from the model's
 initialiser (`init="default"` or `"torch"`), and small initial scales
 (rho = -5, scale ~0.0067). Dropout at test time stays on in both variants
 (it is RTNet's, not the prior's, choice); set `test_dropout=False` to turn it
-off.
+off. NOTE: the quick and smoke presets use the standard variant, because the
+small quick network does not learn under the original settings in its budget
+(see `manyseeds.models.presets`); the paper preset uses the original ones.
 """
 
 from __future__ import annotations

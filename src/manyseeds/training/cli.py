@@ -39,6 +39,10 @@ def register(subparsers) -> None:
     g.add_argument("--val-subset", type=_positive, help="validate on N test images")
     s = p.add_argument_group("seeds and devices")
     s.add_argument("--seed-offset", type=int, help="first instance seed")
+    s.add_argument(
+        "--init", choices=("default", "torch", "torchvision"),
+        help="weight initialiser (default: the preset's)",
+    )
     s.add_argument("--init-seed", type=int, help="freeze the init stream")
     s.add_argument("--data-seed", type=int, help="freeze the data-order stream")
     s.add_argument("--noise-seed", type=int, help="freeze the dropout/sample stream")
@@ -73,7 +77,7 @@ def _positive(text: str) -> int:
 _OVERRIDES = (
     "seeds", "epochs", "batch_size", "learning_rate", "weight_decay",
     "plateau_patience", "train_subset", "val_subset", "seed_offset", "init_seed",
-    "data_seed", "noise_seed", "strategy", "chunk_size",
+    "data_seed", "noise_seed", "strategy", "chunk_size", "init",
 )
 
 

@@ -61,7 +61,7 @@ def load_run(run_dir: str | Path, require_finished: bool = True) -> Run:
             f"{run_dir}: the run has not finished; continue it with "
             "`manyseeds train ... --resume`"
         )
-    spec = get_model(config.arch, config.preset)
+    spec = get_model(config.arch, config.preset, init=config.init)
     ckpt = RunCheckpoints(run_dir)
     if ckpt.latest_step() is None:
         raise UserError(f"{run_dir}: no checkpoint found")

@@ -138,7 +138,7 @@ def train(
         return json.loads((out / "manifest.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
     data = data or load_train_data(config, mnist_dir)
-    spec = get_model(config.arch, config.preset)
+    spec = get_model(config.arch, config.preset, init=config.init)
     layout = choose_layout(config, spec, devices)
     runner = Runner(config, spec, layout, data)
     _write_json(out / "config.json", {
