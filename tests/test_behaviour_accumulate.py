@@ -122,7 +122,7 @@ def test_batched_equals_per_image_loop_on_the_same_keys(shared):
 
 
 def test_stage_sizes_shrink_to_at_least_eight():
-    assert acc.stage_sizes(480) == (480, 120, 30, 8)
+    assert acc.stage_sizes(480) == (480, 240, 120, 60, 30, 15, 8)
     assert acc.stage_sizes(5) == (5,)
 
 

@@ -13,6 +13,7 @@ from manyseeds.cli import main
         (["--noise-easy", "1", "--noise-hard", "1", "--max-steps", "0"], "max-steps"),
         (["--humans", "{tmp}/none.csv"], "no such human data file"),
         (["--noise-easy", "1", "--noise-hard", "1"], "not a training run"),
+        (["--humans", "h.csv", "--noise-grid", "3", "1", "0.1"], "noise grid"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(extra, message, tmp_path, capsys):

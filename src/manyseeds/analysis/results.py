@@ -44,17 +44,32 @@ Files written to `out_dir`:
       p          two-sided p value, null when there is no test or too few n
       details    extra numbers named in the entry's description
 
-  Names: `spread` (1a; estimate = SD of the unit means; details mean, sd, min,
-  max, range and, for confidence and RT, the same of the means normalised by
-  their average across units), `spread_vs_human` (1a; Levene test of equal
-  spread, on the normalised means for confidence and RT), `variability` (1b;
-  mean over subjects), `variability_vs_human` (1b; bootstrap of subjects;
-  details ci_low, ci_high, n_bootstrap), `consistency` (1c; one-sample t vs 0;
-  details own, other), `consistency_vs_human` (1c; paired t),
-  `across_metric_alignment` and `..._vs_human` (2a), `across_metric_consistency`
-  and `..._vs_human` (2b), `prediction_improvement` (3a/3b; one-sample t vs
-  0; details weighted, equal, fallback) and `prediction_improvement_vs_human`
-  (paired t).
+  Names (definitions in the docstrings of `similarity`, `consistency`,
+  `prediction`; tests in `stats`):
+
+      spread                 1a  SD of the per-unit means (no test); details
+                                 n, mean, sd, min, max, range and, for
+                                 confidence and RT, normalised_* (the same of
+                                 the means divided by their average)
+      spread_vs_human        1a  SD ratio set / people, Levene test (on the
+                                 normalised means for confidence and RT)
+      variability            1b  mean over subjects of the SD of their
+                                 alignment rows (no test)
+      variability_vs_human   1b  mean difference set - human, bootstrap of
+                                 subjects; details ci_low, ci_high (95%),
+                                 n_bootstrap
+      consistency            1c  mean, one-sample t vs 0; details own, other
+                                 (the two terms of the difference)
+      across_metric_alignment    2a  mean, one-sample t vs 0
+      across_metric_consistency  2b  mean, one-sample t vs 0
+      prediction_improvement  3a/3b  mean weighted - equal score, one-sample t
+                                 vs 0; details weighted, equal (mean scores),
+                                 fallback ((iteration, subject) predictions
+                                 with no positive weight, so equal weights)
+      <name>_vs_human        same panel, mean difference set - human, paired
+                                 t (for the last four names)
+
+  Entries are sorted by panel, name, set ("human" first), metric(s).
 - `per_subject.csv`: statistic, panel, arch, metric, metric_b, subject,
   value, n_iterations (split-half iterations that defined the value; empty
   for statistics on all images).

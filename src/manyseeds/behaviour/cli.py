@@ -58,6 +58,10 @@ def register(subparsers) -> None:
     p.add_argument("--eval-seed", type=int, help="RTNet: seed of the samples")
     p.add_argument("--noise-seed", type=int, help="seed of the noise patterns")
     p.add_argument(
+        "--noise-grid", type=float, nargs=3, metavar=("START", "STOP", "STEP"),
+        help="calibration grid (default 1.00 3.50 0.01: the authors' 1.00-3.49)",
+    )
+    p.add_argument(
         "--sweep", action="store_true",
         help="calibrate by the full sweep of the grid (the authors' method; slow)",
     )
@@ -68,6 +72,8 @@ def register(subparsers) -> None:
 
 def behaviour_config(args) -> BehaviourConfig:
     """The `BehaviourConfig` of the flags (defaults where a flag is absent)."""
+    from manyseeds.behaviour.noise import noise_grid
+
     changes = {
         "shared_sample": args.shared_sample,
         "restrict_to_task_digits": args.restrict_digits,
@@ -79,6 +85,9 @@ def behaviour_config(args) -> BehaviourConfig:
     ):
         if getattr(args, flag) is not None:
             changes[field] = getattr(args, flag)
+    if args.noise_grid is not None:
+        changes["noise_grid"] = tuple(args.noise_grid)
+        noise_grid(changes["noise_grid"])  # refuses a bad grid
     if changes.get("max_steps", 1) < 1:
         raise UserError(f"--max-steps {args.max_steps}: expected at least 1")
     return dataclasses.replace(BehaviourConfig(), **changes)

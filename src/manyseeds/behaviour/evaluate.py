@@ -11,7 +11,9 @@ The steps (PROTOCOL.md sections 2-3):
    (`noise`).
 3. Calibration, unless the levels are given: per noise condition, the grid
    level at which the instances' group-mean accuracy matches the humans'
-   (`calibrate`).
+   (`calibrate`). People's accuracy is over both instruction conditions, so
+   RTNet's is too: it is calibrated on its accumulated decisions at both
+   thresholds, averaged (one run gives both; see `accumulate`).
 4. Behaviour at the chosen levels: for deterministic networks one forward
    pass per (instance, image) (`readout`), for RTNet the accumulation of
    evidence over weight samples at both thresholds (`accumulate`).
@@ -23,7 +25,7 @@ the layout `training.strategy` chooses for the backend (CPU: one instance per
 compiled call). A noise condition is evaluated as one unit (its images at its
 level), so the calibration's evaluations and the final table share compiled
 programs, and each evaluated (condition, level) is kept: the final table
-reuses the calibration's last evaluations.
+reuses the calibration's evaluation at the chosen level.
 
 Deterministic networks give the same trial in both instruction conditions
 (nothing in them depends on the instruction); their rows are written for both
@@ -58,6 +60,11 @@ from manyseeds.training.strategy import choose_layout
 log = logging.getLogger(__name__)
 
 TABLE_SUFFIXES = (".csv", ".parquet")
+# RTNet per-image sampling on a CPU: slots run one after another when the
+# weight sample dominates the step (quick RTNet, 219k parameters: 1.3 vs 1.8
+# ms per image-sample), side by side when per-operation overhead does (smoke,
+# 3k: 0.18 vs 0.09 ms); measured on the project's 2-core CPU.
+_SEQUENTIAL_MIN_PARAMS = 50_000
 
 
 @dataclasses.dataclass
@@ -184,6 +191,10 @@ class Evaluator:
         )
         cfg, spec = self.config, self.spec
         if self.bayesian:
+            params = sum(a[0].size for a in jax.tree.leaves(self.instances.variables))
+            sequential = (
+                jax.default_backend() == "cpu" and params >= _SEQUENTIAL_MIN_PARAMS
+            )
             root = jax.random.PRNGKey(cfg.eval_seed)
             self.keys = np.stack([
                 np.asarray(jax.random.fold_in(root, seed))
@@ -198,7 +209,7 @@ class Evaluator:
                 )
                 return None, acc_lib.accumulate(
                     probs, images, ids, key, self._ascending, cfg.max_steps,
-                    cfg.shared_sample, cfg.rtnet_slots,
+                    cfg.shared_sample, cfg.rtnet_slots, sequential,
                 )
         else:
             fn = readout_lib.readout_fn(
@@ -342,6 +353,7 @@ def calibrate(
             result.human_accuracy, result.model_accuracy, result.level,
             result.evaluations, method,
         )
+    bar.total = bar.n  # the estimate above is an upper bound
     bar.close()
     return out
 

@@ -19,8 +19,16 @@ decisions; the bench checks that on the trials the loop runs.
   summed over instances, images and thresholds).
 
 Instances are freshly initialised (`jax.vmap(spec.init)`) unless `--run`
-names a trained run; untrained instances have flat softmaxes and so long RTs,
-which makes both sides slower but not their ratio.
+names a trained run; untrained instances have flat softmaxes and so long RTs
+(~25 samples at threshold 5 instead of ~6-8), which makes both sides slower.
+
+Measured on the project's shared 2-core CPU (quick preset, noise 2.0):
+`--seeds 60` (fresh), shared sampling: batched 24 s vs an extrapolated 1,700
+s for the loop, 70x (compile 13 s, not counted); a trained 4-instance quick
+run (noise 1.0): 38x, since its short RTs leave the per-step weight sample
+less to be shared over; `--sampling per-image`: 1.6x, because there every
+image-sample draws its own ~110k weights, which costs more than the forward
+pass, batched or not (see `behaviour.accumulate`).
 """
 
 from __future__ import annotations
