@@ -53,10 +53,12 @@ def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     for handler in list(logging.root.handlers):
         if type(handler).__name__ == "ABSLHandler":
             logging.root.removeHandler(handler)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    fmt = "%(asctime)s %(levelname)s %(message)s"
+    logging.basicConfig(level=level, format=fmt, datefmt="%H:%M:%S")
+    for handler in logging.root.handlers:
+        # A plain stderr handler left by a library's own basicConfig() call.
+        if type(handler) is logging.StreamHandler:
+            handler.setFormatter(logging.Formatter(fmt, datefmt="%H:%M:%S"))
     logging.root.setLevel(level)
     # JAX and orbax are chatty at INFO; keep them quiet unless asked.
     for noisy in ("jax", "absl", "orbax", "etils", "matplotlib"):

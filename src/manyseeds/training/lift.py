@@ -24,6 +24,7 @@ may round differently, so results agree to float tolerance, not bitwise.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -129,6 +130,7 @@ class SeedMap:
     def __init__(self, fn: Callable, layout: SeedLayout):
         self.fn, self.layout = fn, layout
         self._zeros: dict[str, Callable] = {}
+        self._one = jax.jit(fn, donate_argnums=0)
         self._all = jax.jit(self._wrap(self._run_all), donate_argnums=0)
         self._chunk = jax.jit(
             self._wrap(self._run_chunk, chunked=True), donate_argnums=(0, 3)
@@ -178,12 +180,23 @@ class SeedMap:
         return jax.tree.map(put, carry, new_carry), jax.tree.map(put, ys, new_ys)
 
     def __call__(self, carry, xs, shared):
+        if isinstance(carry, Unstacked):
+            return self._each(carry, xs, shared)
         if self.num_chunks == 1 and self.layout.strategy == "vmap":
             return self._all(carry, xs, shared)
         ys = self._empty_outputs(carry, xs, shared)
         for k in range(self.num_chunks):
             carry, ys = self._chunk(carry, xs, shared, ys, np.int32(k))
         return carry, ys
+
+    def _each(self, carry: Unstacked, xs, shared):
+        """`loop` on one device with the instances' carries kept apart."""
+        new_carry, ys = Unstacked(), []
+        for one_carry, one_xs in zip(carry, unstack(xs, len(carry)), strict=True):
+            one_carry, one_ys = self._one(one_carry, one_xs, shared)
+            new_carry.append(one_carry)
+            ys.append(one_ys)
+        return new_carry, stack(ys)
 
     def _empty_outputs(self, carry, xs, shared):
         """A `[seed, ...]` buffer for the outputs of all instances."""
@@ -199,20 +212,59 @@ class SeedMap:
         return self._zeros[signature]()
 
 
+class Unstacked(list):
+    """The per-instance trees of a `loop` run on one device, kept apart.
+
+    Cutting an instance out of a stacked tree and writing it back costs a
+    copy of the whole stack on XLA's CPU backend (measured, quick AlexNet:
+    60 stacked seeds trained at 2,667 images/s against 7,898 for one seed
+    alone), so between steps the trainer keeps one tree per instance and
+    stacks them only to validate and checkpoint.
+    """
+
+
+def keeps_apart(layout: SeedLayout) -> bool:
+    """Whether a run with this layout keeps its instances' states apart."""
+    return layout.strategy == "loop" and layout.num_devices == 1
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _unstack(tree: Any, count: int) -> tuple:
+    return tuple(jax.tree.map(lambda x, i=i: x[i], tree) for i in range(count))
+
+
+def unstack(tree: Any, count: int) -> Unstacked:
+    """`[seed, ...]` tree -> one tree per instance (one dispatch)."""
+    return Unstacked(_unstack(tree, count))
+
+
+@jax.jit
+def _stack(trees: tuple) -> Any:
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
+
+
+def stack(trees: list) -> Any:
+    """One tree per instance -> `[seed, ...]` tree (one dispatch)."""
+    return _stack(tuple(trees))
+
+
+def stacked(state: Any) -> Any:
+    """`state` as a `[seed, ...]` tree, whether it is kept apart or not."""
+    return stack(state) if isinstance(state, Unstacked) else state
+
+
 def put_seeded(tree: Any, layout: SeedLayout) -> Any:
     """Place a host-local `[seed, ...]` tree (all seeds) on the mesh."""
-    sharding = layout.sharded
-
-    def put(x):
-        x = np.asarray(x)
-        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
-
-    return jax.tree.map(put, tree)
+    return _put(tree, layout.sharded)
 
 
 def put_replicated(tree: Any, layout: SeedLayout) -> Any:
     """Place a host-local tree, identical on every host, on every device."""
-    sharding = layout.replicated
+    return _put(tree, layout.replicated)
+
+
+def _put(tree: Any, sharding: NamedSharding) -> Any:
+    """Each process hands over the pieces of its own devices (works on hosts)."""
 
     def put(x):
         x = np.asarray(x)

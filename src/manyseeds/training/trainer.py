@@ -272,6 +272,8 @@ class Runner:
         )
         while epoch < cfg.epochs:
             perms = self.permutation(epoch)
+            if lift_lib.keeps_apart(self.layout):
+                state = lift_lib.unstack(state, self.layout.padded_seeds)
             losses = []
             for pos in range(position, steps):
                 index = perms[:, pos * cfg.batch_size:(pos + 1) * cfg.batch_size]
@@ -284,12 +286,12 @@ class Runner:
                     pos + 1 < steps
                 ):
                     ckpt.save(
-                        int(epoch * steps + pos + 1), state,
+                        int(epoch * steps + pos + 1), lift_lib.stacked(state),
                         {"epoch": epoch, "position": pos + 1},
                     )
                 if delay:
                     time.sleep(delay)
-            state = self._end_epoch(state, epoch, losses, out)
+            state = self._end_epoch(lift_lib.stacked(state), epoch, losses, out)
             epoch, position = epoch + 1, 0
             ckpt.save(int(epoch * steps), state, {"epoch": epoch, "position": 0})
         bar.close()
