@@ -212,11 +212,23 @@ def _people(config, out, humans, stimuli_flag, mnist_dir):
 
 
 def _train(config, arch, out, mnist_dir, progress) -> dict[str, Any]:
+    """Train, resume, or reuse; a run with other settings is kept aside."""
     from manyseeds.training.trainer import train
 
+    run_dir, train_config = out / "runs" / arch, config.train(arch)
+    saved = run_dir / "config.json"
+    if saved.is_file():
+        old = json.loads(saved.read_text())["train"]
+        if old != json.loads(json.dumps(train_config.to_dict())):
+            k = 1
+            while run_dir.with_name(f"{arch}.previous-{k}").exists():
+                k += 1
+            aside = run_dir.with_name(f"{arch}.previous-{k}")
+            run_dir.rename(aside)
+            log.warning("%s: training settings changed; the old run is kept in %s",
+                        arch, aside)
     return train(
-        config.train(arch), out / "runs" / arch, mnist_dir=mnist_dir,
-        resume=True, progress=progress,
+        train_config, run_dir, mnist_dir=mnist_dir, resume=True, progress=progress
     )
 
 

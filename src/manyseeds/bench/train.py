@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from manyseeds.config import ARCHS, PRESETS, train_config
-from manyseeds.training.lift import make_layout
+from manyseeds.training.lift import keeps_apart, make_layout, unstack
 from manyseeds.training.strategy import choose_layout
 from manyseeds.training.trainer import Runner, TrainData
 
@@ -59,6 +59,8 @@ def _synthetic_data(num: int) -> TrainData:
 def _time_steps(runner: Runner, steps: int, batch: int) -> tuple[float, float]:
     """(compile + first step seconds, seconds per step after that)."""
     state = runner.init_state()
+    if keeps_apart(runner.layout):  # as the trainer does between steps
+        state = unstack(state, runner.layout.padded_seeds)
     perm = runner.permutation(0)
     t0 = time.perf_counter()
     state, m = runner.step(state, perm[:, :batch])

@@ -368,9 +368,17 @@ class Runner:
             "max %.4f)%s in %.0f s",
             self.config.arch, len(seeds) - len(below), len(seeds), acc.min(),
             np.median(acc), acc.max(),
-            f"; below: {below}" if below else "", seconds,
+            _below_text(below), seconds,
         )
         return manifest
+
+
+def _below_text(below: list[int]) -> str:
+    if not below:
+        return ""
+    shown = ", ".join(str(s) for s in below[:10])
+    more = f" and {len(below) - 10} more" if len(below) > 10 else ""
+    return f"; below: {shown}{more}"
 
 
 def _mean_finite(values: list) -> float:
