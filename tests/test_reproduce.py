@@ -20,7 +20,7 @@ def test_smoke_reproduce_end_to_end_then_reuses(tmp_path, caplog):
         assert (out / "runs" / arch / "manifest.json").is_file()
         assert (out / "behaviour" / arch / f"{arch}.csv").is_file()
         calibration = context["calibration"][arch]
-        assert {"easy", "hard"} <= set(calibration["conditions"])
+        assert {"easy noise level", "hard noise level"} <= set(calibration)
     stats = json.loads((out / "analysis" / "statistics.json").read_text())
     assert stats["synthetic_humans"] is True
     figures = sorted(p.name for p in (out / "report" / "figures").glob("*.png"))

@@ -285,10 +285,7 @@ def _context(config, people, manifests, calibration, timings, out) -> dict:
             "val_accuracy_min": min(acc) if acc else None,
             "val_accuracy_median": sorted(acc)[len(acc) // 2] if acc else None,
             "val_accuracy_max": max(acc) if acc else None,
-            "seeds_below_97": [
-                s for s, a in zip(manifest.get("seeds", []), acc, strict=False)
-                if a < 0.97
-            ],
+            "seeds_below_97": sum(a < 0.97 for a in acc),
             "train_seconds": manifest.get("train_seconds"),
             "strategy": manifest.get("strategy"),
         }
@@ -300,10 +297,20 @@ def _context(config, people, manifests, calibration, timings, out) -> dict:
         "people": people.meta.get("source"),
         "subjects": int(len(people.subjects)),
         "training": training,
-        "calibration": calibration,
+        "calibration": {arch: _calibration_row(c) for arch, c in calibration.items()},
         "timings": dict(timings),
         "out": str(out),
     }
+
+
+def _calibration_row(calibration: dict[str, Any]) -> dict[str, Any]:
+    """Noise level and human / instance accuracy per noise condition."""
+    row: dict[str, Any] = {"method": calibration.get("method")}
+    for condition, result in calibration.get("conditions", {}).items():
+        row[f"{condition} noise level"] = result.get("level")
+        row[f"{condition} human accuracy"] = result.get("human_accuracy")
+        row[f"{condition} instance accuracy"] = result.get("model_accuracy")
+    return row
 
 
 def _report(out, analysis_dir, context) -> Path:
