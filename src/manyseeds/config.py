@@ -100,17 +100,17 @@ _PAPER = {
 # architectures train in minutes on 2 cores (see models.presets for sizes).
 _QUICK = {
     "alexnet": TrainConfig(
-        "alexnet", "quick", epochs=2, batch_size=128, train_subset=12_000,
+        "alexnet", "quick", epochs=3, batch_size=128, train_subset=12_000,
         val_subset=2_000, learning_rate=2e-3,
     ),
     # torchvision's initialisation (the authors' ResNet18) trained the small
     # ResNet18 about 1 point better than Flax's default (95.2% vs 94.1%).
     "resnet18": TrainConfig(
-        "resnet18", "quick", epochs=2, batch_size=128, train_subset=12_000,
+        "resnet18", "quick", epochs=3, batch_size=128, train_subset=12_000,
         val_subset=2_000, learning_rate=2e-3, init="torchvision",
     ),
     "rtnet": TrainConfig(
-        "rtnet", "quick", epochs=2, batch_size=128, train_subset=12_000,
+        "rtnet", "quick", epochs=3, batch_size=128, train_subset=12_000,
         val_subset=2_000, learning_rate=3e-3,
     ),
 }
