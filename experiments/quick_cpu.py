@@ -5,7 +5,7 @@ Command (from the repository root, data through the environment):
     manyseeds reproduce --preset quick            # or: python experiments/quick_cpu.py
 
 What it runs: 60 seeds each of the `quick` AlexNet, ResNet18 and RTNet (the
-paper's topologies scaled down to 28x28 input, trained for 2 epochs on a
+paper's topologies scaled down to 28x28 input, trained for 3 epochs on a
 fixed 12,000-image subset of the MNIST training set), evaluated on the 480
 stimuli with the noise calibrated to the people, against a synthetic cohort of
 60 people unless `--humans` is given; 1,000 split-halves and 2,000 bootstrap

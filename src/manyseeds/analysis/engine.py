@@ -69,6 +69,7 @@ from manyseeds.analysis.results import (
     VARIABILITY,
     AnalysisOutput,
     Key,
+    new_output,
 )
 from manyseeds.config import AnalysisConfig
 
@@ -417,29 +418,8 @@ def run(
     if resamples is None:
         resamples = draw_resamples(config.seed, config.n_bootstrap, n_subjects)
     splits, resamples = np.asarray(splits), np.asarray(resamples)
-    output = AnalysisOutput(
-        subjects=np.asarray(inputs.subjects),
-        conditions=tuple(inputs.conditions),
-        n_images=n_images,
-        unit_ids={HUMAN: np.asarray(inputs.subjects), **inputs.instances},
-        metrics={
-            name: [m for m in inputs.metrics if name in inputs.sets(m)]
-            for name in (HUMAN, *inputs.archs)
-        },
-        settings={
-            "n_splits": int(splits.shape[0]),
-            "n_bootstrap": int(resamples.shape[0]),
-            "seed": config.seed,
-            "chunk": config.chunk,
-            "dtype": dtype,
-            "min_count": min_count,
-            "weight_rule": WEIGHT_RULE,
-            "n_subjects": n_subjects,
-            "n_images": n_images,
-            "conditions": list(inputs.conditions),
-        },
-        synthetic_humans=inputs.synthetic_humans,
-        sources=inputs.sources,
+    output = new_output(
+        inputs, splits, resamples, config, dtype, min_count, WEIGHT_RULE
     )
     start = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):

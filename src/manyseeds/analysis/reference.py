@@ -28,6 +28,7 @@ from manyseeds.analysis.results import (
     VARIABILITY,
     AnalysisOutput,
     Key,
+    new_output,
 )
 from manyseeds.analysis.similarity import R_MAX
 from manyseeds.config import AnalysisConfig
@@ -175,29 +176,8 @@ def run(
     config = config or AnalysisConfig()
     n_images = len(inputs.images)
     everything = np.arange(n_images)
-    output = AnalysisOutput(
-        subjects=np.asarray(inputs.subjects),
-        conditions=tuple(inputs.conditions),
-        n_images=n_images,
-        unit_ids={HUMAN: np.asarray(inputs.subjects), **inputs.instances},
-        metrics={
-            name: [m for m in inputs.metrics if name in inputs.sets(m)]
-            for name in (HUMAN, *inputs.archs)
-        },
-        settings={
-            "n_splits": int(splits.shape[0]),
-            "n_bootstrap": int(resamples.shape[0]),
-            "seed": config.seed,
-            "chunk": config.chunk,
-            "dtype": "float64",
-            "min_count": min_count,
-            "weight_rule": WEIGHT_RULE,
-            "n_subjects": len(inputs.subjects),
-            "n_images": n_images,
-            "conditions": list(inputs.conditions),
-        },
-        synthetic_humans=inputs.synthetic_humans,
-        sources=inputs.sources,
+    output = new_output(
+        inputs, splits, resamples, config, "float64", min_count, WEIGHT_RULE
     )
     pairs = [(s, m) for m in inputs.metrics for s in inputs.sets(m)]
 

@@ -183,6 +183,41 @@ class AnalysisOutput:
         return [name for name in self.unit_ids if name != HUMAN]
 
 
+def new_output(
+    inputs, splits: np.ndarray, resamples: np.ndarray, config, dtype: str,
+    min_count: int, weight_rule: str,
+) -> AnalysisOutput:
+    """An empty `AnalysisOutput` for `inputs`, with the settings recorded.
+
+    Shared by the JAX engine and the NumPy reference so that both describe
+    their run the same way.
+    """
+    return AnalysisOutput(
+        subjects=np.asarray(inputs.subjects),
+        conditions=tuple(inputs.conditions),
+        n_images=len(inputs.images),
+        unit_ids={HUMAN: np.asarray(inputs.subjects), **inputs.instances},
+        metrics={
+            name: [m for m in inputs.metrics if name in inputs.sets(m)]
+            for name in (HUMAN, *inputs.archs)
+        },
+        settings={
+            "n_splits": int(splits.shape[0]),
+            "n_bootstrap": int(resamples.shape[0]),
+            "seed": config.seed,
+            "chunk": config.chunk,
+            "dtype": dtype,
+            "min_count": min_count,
+            "weight_rule": weight_rule,
+            "n_subjects": len(inputs.subjects),
+            "n_images": len(inputs.images),
+            "conditions": list(inputs.conditions),
+        },
+        synthetic_humans=inputs.synthetic_humans,
+        sources=inputs.sources,
+    )
+
+
 def _entry(name: str, panel_: str, arch: str, metric: str, metric_b=None, **fields):
     entry = {
         "name": name,
