@@ -12,9 +12,9 @@ stimuli with the noise calibrated to the people, against a synthetic cohort of
 resamples, as the paper.
 
 Expected time:
-  2 CPU cores: about 15 minutes (measured from a fresh clone, install
-  included: 866 s; training 138 s AlexNet, 333 s ResNet18, 204 s RTNet;
-  behaviour 104 s; analysis 31 s; report 9 s).
+  2 CPU cores: about 19 minutes (measured from a fresh clone, install
+  included: 1,137 s; training 237 s AlexNet, 464 s ResNet18, 252 s RTNet;
+  behaviour 94 s; analysis 21 s; report 8 s).
   one GPU: a few minutes (not measured here; on an accelerator the trainer
   vmaps all 60 seeds, so training is bounded by compile time).
 """
