@@ -43,3 +43,18 @@ def stimuli_path() -> Path:
     path = _data_path("MANYSEEDS_STIMULI", SHARED_DATA / "stimuli" / "noise_index.npz")
     assert path.is_file(), f"stimulus file not found at {path}; set MANYSEEDS_STIMULI"
     return path
+
+
+@pytest.fixture
+def isolated_data_config(monkeypatch, tmp_path):
+    """No user config, no data environment variables, no tensorflow-datasets.
+
+    For tests of how the data stage finds its files; used module-wide by the
+    data tests (`pytestmark`).
+    """
+    from manyseeds.data import paths
+
+    monkeypatch.setenv(paths.ENV_CONFIG, str(tmp_path / "config.json"))
+    monkeypatch.delenv(paths.ENV_MNIST, raising=False)
+    monkeypatch.delenv(paths.ENV_STIMULI, raising=False)
+    monkeypatch.setattr(paths, "tfds_available", lambda: False)

@@ -11,13 +11,8 @@ from manyseeds import cli
 from manyseeds.data import mnist, paths
 from manyseeds.data.table import meta_path
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv(paths.ENV_CONFIG, str(tmp_path / "config.json"))
-    monkeypatch.delenv(paths.ENV_MNIST, raising=False)
-    monkeypatch.delenv(paths.ENV_STIMULI, raising=False)
-    monkeypatch.setattr(paths, "tfds_available", lambda: False)
+# No user config, no data environment, no tensorflow-datasets.
+pytestmark = pytest.mark.usefixtures("isolated_data_config")
 
 
 def _run(capsys, command, *args):

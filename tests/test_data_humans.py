@@ -10,22 +10,17 @@ import pandas as pd
 import pytest
 
 from manyseeds import cli
-from manyseeds.data import humans, paths
+from manyseeds.data import humans
 from manyseeds.data.stimuli import Stimuli
 from manyseeds.data.table import COLUMNS, meta_path
 from manyseeds.errors import UserError
 
+# No user config, no data environment, no tensorflow-datasets.
+pytestmark = pytest.mark.usefixtures("isolated_data_config")
+
 IMAGES = np.array([11, 12, 13, 14, 21, 22, 23, 24])
 NOISE = np.array(["easy"] * 4 + ["hard"] * 4)
 LABELS = np.array([1, 2, 3, 4, 5, 6, 7, 8])
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    monkeypatch.setenv(paths.ENV_CONFIG, str(tmp_path / "config.json"))
-    monkeypatch.delenv(paths.ENV_MNIST, raising=False)
-    monkeypatch.delenv(paths.ENV_STIMULI, raising=False)
-    monkeypatch.setattr(paths, "tfds_available", lambda: False)
 
 
 def _stimuli():

@@ -12,14 +12,8 @@ import pytest
 from manyseeds.data import mnist, paths
 from manyseeds.errors import UserError
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """No user config, no environment, no tensorflow-datasets."""
-    monkeypatch.setenv(paths.ENV_CONFIG, str(tmp_path / "config.json"))
-    monkeypatch.delenv(paths.ENV_MNIST, raising=False)
-    monkeypatch.delenv(paths.ENV_STIMULI, raising=False)
-    monkeypatch.setattr(paths, "tfds_available", lambda: False)
+# No user config, no data environment, no tensorflow-datasets.
+pytestmark = pytest.mark.usefixtures("isolated_data_config")
 
 
 @pytest.fixture(scope="session")
